@@ -1,0 +1,60 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Writable } from 'node:stream';
+
+/** Where a command's output goes; tests pass their own streams to run the CLI in-process. */
+export interface Io {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Output helpers for one run: EPIPE-safe writes and the colour decision. */
+export class Output {
+  /** Set when stdout was closed by the reader (`events query | head`): stop producing output. */
+  closed = false;
+  private colorFlag: boolean | undefined;
+
+  constructor(readonly io: Io) {
+    io.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.closed = true;
+      else throw err;
+    });
+  }
+
+  out(text: string): void {
+    if (!this.closed) this.io.stdout.write(text);
+  }
+
+  err(text: string): void {
+    this.io.stderr.write(text);
+  }
+
+  get isTTY(): boolean {
+    return (this.io.stdout as { isTTY?: boolean }).isTTY === true;
+  }
+
+  /** --color / --no-color, else NO_COLOR, FORCE_COLOR, and whether stdout is a terminal. */
+  setColor(flag: boolean | undefined): void {
+    this.colorFlag = flag;
+  }
+
+  get chalk(): ChalkInstance {
+    return new Chalk({ level: this.useColor() ? 1 : 0 });
+  }
+
+  private useColor(): boolean {
+    if (this.colorFlag !== undefined) return this.colorFlag;
+    const env = this.io.env;
+    if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+    if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+    return this.isTTY && env.TERM !== 'dumb';
+  }
+}
+
+/** Writes and resolves once the data is handed over, so a process can exit without cutting output. */
+export function drain(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed) resolve();
+    else stream.once('drain', resolve).once('error', () => resolve());
+  });
+}

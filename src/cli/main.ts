@@ -1,0 +1,20 @@
+import { describeError, EXIT } from './exit-codes.js';
+import { Output, drain, type Io } from './io.js';
+import { createProgram } from './program.js';
+
+/** Runs the CLI on `args` (without node and script) and returns the exit code; never exits itself. */
+export async function main(args: string[], io: Io): Promise<number> {
+  const output = new Output(io);
+  const program = createProgram(output);
+  let code: number = EXIT.ok;
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    code = process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
+  } catch (err) {
+    const described = describeError(err);
+    if (described.message !== undefined) output.err(described.message + '\n');
+    code = described.code;
+  }
+  await drain(io.stdout);
+  return code;
+}

@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { Output } from './io.js';
+import { registerDemo } from './commands/demo.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Builds the `events` program. Nothing here exits the process: errors surface as CommanderError. */
+export function createProgram(output: Output): Command {
+  const program = new Command('events')
+    .description('Query, follow and maintain the mmm-events logs of parallel jobs')
+    .version(pkg.version, '-V, --version')
+    .option('--color', 'force colour output')
+    .option('--no-color', 'no colour, whatever the terminal')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => output.out(text),
+      writeErr: (text) => output.err(text),
+    })
+    .hook('preAction', (thisCommand) => {
+      const color = thisCommand.opts<{ color?: boolean }>().color;
+      output.setColor(color);
+    });
+  registerDemo(program, output);
+  // Subcommands inherit the error handling of the program.
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput(program.configureOutput());
+  }
+  return program;
+}

@@ -1,0 +1,39 @@
+/**
+ * Microsecond wall-clock timestamps. Date.now() only has milliseconds, so the sub-millisecond part
+ * comes from the monotonic clock, re-anchored to the wall clock whenever the two drift apart by more
+ * than a millisecond (NTP steps, suspend).
+ */
+let anchorWallUs = Date.now() * 1000;
+let anchorHr = process.hrtime.bigint();
+
+export function nowMicros(): number {
+  const sinceAnchor = Number(process.hrtime.bigint() - anchorHr) / 1000;
+  const estimate = anchorWallUs + Math.floor(sinceAnchor);
+  const wallUs = Date.now() * 1000;
+  if (Math.abs(estimate - wallUs) > 1000) {
+    anchorWallUs = wallUs;
+    anchorHr = process.hrtime.bigint();
+    return wallUs;
+  }
+  return estimate;
+}
+
+// toISOString is the slow part of formatting; most events share their second with the previous one.
+let cachedSecond = -1;
+let cachedPrefix = '';
+
+/** RFC 3339 UTC with exactly six fractional digits: 2026-11-22T14:37:01.123456Z */
+export function formatMicros(us: number): string {
+  const second = Math.floor(us / 1_000_000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20); // 2026-11-22T14:37:01.
+  }
+  return `${cachedPrefix}${String(us - second * 1_000_000).padStart(6, '0')}Z`;
+}
+
+/** Parses a format v1 timestamp back to microseconds since the epoch. */
+export function parseMicros(ts: string): number {
+  const ms = Date.parse(ts.slice(0, 23) + 'Z');
+  return ms * 1000 + Number(ts.slice(23, 26));
+}

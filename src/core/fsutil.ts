@@ -1,0 +1,78 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Makes a directory entry durable: fsync on the directory itself. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** mkdir -p, then fsync every directory that was created and its parent, so the path survives a crash. */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const first = await fs.mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  let current = path.resolve(dir);
+  const created = path.resolve(first);
+  for (;;) {
+    await fsyncDir(path.dirname(current));
+    if (current === created || current === path.dirname(current)) break;
+    current = path.dirname(current);
+  }
+}
+
+/** Writes a file whole or not at all: temp file, fsync, rename, fsync the directory. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const handle = await fs.open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
+}
+
+/**
+ * Creates `file` with `data` only if it does not exist yet (hard link of a synced temp file, which
+ * fails with EEXIST instead of clobbering). Returns false when another process created it first.
+ */
+export async function createFileExclusive(file: string, data: string): Promise<boolean> {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const handle = await fs.open(tmp, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.link(tmp, file);
+    await fsyncDir(path.dirname(file));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,141 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { genesisHash, hashLine } from './chain.js';
+import { parseMicros } from './clock.js';
+import { DataError } from './errors.js';
+import { fsyncDir, mkdirDurable } from './fsutil.js';
+import type { Manifest } from './manifest.js';
+import { parseSegmentFileName, QUARANTINE_DIR, type SegmentName } from './paths.js';
+import { parseRecord } from './record.js';
+import type { EventRecord } from './schema/envelope.js';
+
+/** How much of the end of the active segment is read on open: enough for several maximal lines. */
+const TAIL_WINDOW = 4 * 1024 * 1024;
+
+/** Where a stream stands when its writer opens it. */
+export interface StreamTail {
+  /** The segment to append to, and its size after recovery. */
+  segmentFile: string;
+  size: number;
+  lastSeq: number;
+  prev: string;
+  lastTsUs: number;
+  /** The last records of the stream, for idempotent retries across a restart. */
+  recent: EventRecord[];
+  quarantined: { file: string; bytes: number } | undefined;
+}
+
+/** The segments of a job directory, per stream, in log order. */
+export async function listSegments(jobDir: string, stream?: string): Promise<SegmentName[]> {
+  const names = await fs.readdir(jobDir);
+  return names
+    .map(parseSegmentFileName)
+    .filter((s): s is SegmentName => s !== undefined && (stream === undefined || s.stream === stream))
+    .sort((a, b) => (a.stream === b.stream ? a.baseSeq - b.baseSeq : a.stream < b.stream ? -1 : 1));
+}
+
+/**
+ * Finds where a stream ends. A torn last line (a crash mid-write) and any unparsable lines after the
+ * last good record are moved to `quarantine/` and cut off, so the stream continues its seq and chain
+ * from the last whole record (DESIGN.md section 6).
+ */
+export async function recoverStream(
+  jobDir: string,
+  stream: string,
+  manifest: Manifest,
+  segmentNameFor: (baseSeq: number) => string,
+): Promise<StreamTail> {
+  const start = manifest.start[stream] ?? { seq: 1, prev: genesisHash(manifest.log_id, stream) };
+  const segments = await listSegments(jobDir, stream);
+  const active = segments.at(-1);
+  if (active === undefined) {
+    return { ...emptyTail(start.seq, start.prev), segmentFile: segmentNameFor(start.seq) };
+  }
+  if (active.compressed) {
+    throw new DataError(`stream ${stream} of ${jobDir} ends in a compressed segment (${active.file})`);
+  }
+  const file = path.join(jobDir, active.file);
+  const handle = await fs.open(file, 'r+');
+  try {
+    const size = (await handle.stat()).size;
+    let windowStart = Math.max(0, size - TAIL_WINDOW);
+    let scan = await scanTail(handle, windowStart, size);
+    if (scan.records.length === 0 && windowStart > 0) {
+      windowStart = 0;
+      scan = await scanTail(handle, 0, size);
+    }
+    let quarantined: StreamTail['quarantined'];
+    if (scan.goodEnd < size) {
+      quarantined = await quarantine(handle, jobDir, active.file, scan.goodEnd, size);
+      await handle.truncate(scan.goodEnd);
+      await handle.sync();
+    }
+    const last = scan.records.at(-1);
+    if (last === undefined) {
+      return { ...emptyTail(active.baseSeq, start.prev), segmentFile: active.file, quarantined };
+    }
+    return {
+      segmentFile: active.file,
+      size: scan.goodEnd,
+      lastSeq: last.record.seq,
+      prev: last.hash,
+      lastTsUs: parseMicros(last.record.ts),
+      recent: scan.records.map((r) => r.record),
+      quarantined,
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+function emptyTail(nextSeq: number, prev: string): Omit<StreamTail, 'segmentFile'> {
+  return { size: 0, lastSeq: nextSeq - 1, prev, lastTsUs: 0, recent: [], quarantined: undefined };
+}
+
+interface TailScan {
+  records: { record: EventRecord; hash: string }[];
+  /** Byte offset just after the last good record (or the window start when there is none). */
+  goodEnd: number;
+}
+
+async function scanTail(handle: fs.FileHandle, from: number, to: number): Promise<TailScan> {
+  const buffer = Buffer.alloc(to - from);
+  await handle.read(buffer, 0, buffer.length, from);
+  const records: TailScan['records'] = [];
+  // A window that starts mid-file begins mid-line: skip to the first line start.
+  let lineStart = from === 0 ? 0 : buffer.indexOf(0x0a) + 1;
+  if (from > 0 && lineStart === 0) return { records, goodEnd: from };
+  let goodEnd = from + lineStart;
+  for (;;) {
+    const newline = buffer.indexOf(0x0a, lineStart);
+    if (newline === -1) break;
+    const bytes = buffer.subarray(lineStart, newline);
+    const record = parseRecord(bytes.toString('utf8'));
+    if (record !== undefined) {
+      records.push({ record, hash: hashLine(bytes) });
+      goodEnd = from + newline + 1;
+    }
+    lineStart = newline + 1;
+  }
+  return { records, goodEnd };
+}
+
+async function quarantine(
+  handle: fs.FileHandle,
+  jobDir: string,
+  segmentFile: string,
+  from: number,
+  to: number,
+): Promise<{ file: string; bytes: number }> {
+  const dir = path.join(jobDir, QUARANTINE_DIR);
+  await mkdirDurable(dir);
+  const bytes = Buffer.alloc(to - from);
+  await handle.read(bytes, 0, bytes.length, from);
+  const file = path.join(dir, `${segmentFile}.${from}.${Date.now()}.torn`);
+  await fs.writeFile(file, bytes);
+  const copy = await fs.open(file, 'r');
+  await copy.sync();
+  await copy.close();
+  await fsyncDir(dir);
+  return { file, bytes: bytes.length };
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { EventValidationError } from '../errors.js';
+import { dataSchemas, isBuiltinEventType, requiresAgentId, type BuiltinEventType, type EventData } from './data.js';
+import { EVENT_TYPE_PATTERN, defaultSeverity, severitySchema, type Severity } from './envelope.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+interface EnvelopeInput {
+  /** Defaults to the correlation id of the enclosing `withCorrelation`, else the job id. */
+  correlation_id?: string;
+  /** Defaults per event type (agent_failed is `error`, agent_progress is `debug`, ...). */
+  severity?: Severity;
+  /** A producer-supplied id makes retries idempotent: an id already written is not written again. */
+  id?: string;
+  meta?: { [key: string]: JsonValue };
+}
+
+type AgentField<K extends string> = K extends `agent_${string}` ? { agent_id: string } : { agent_id?: string };
+
+/** A built-in event: `data` is checked against the type's schema, at compile time and at run time. */
+export type BuiltinEventInput = {
+  [K in BuiltinEventType]: EnvelopeInput & AgentField<K> & { event_type: K; data: EventData<K> };
+}[BuiltinEventType];
+
+/** A custom event type (snake_case, not a built-in name) with any JSON `data`. */
+export type CustomEventInput<T extends string> = EnvelopeInput & {
+  event_type: T extends BuiltinEventType ? never : T;
+  agent_id?: string;
+  data?: JsonValue;
+};
+
+export type EventInput<T extends string = string> = BuiltinEventInput | CustomEventInput<T>;
+
+/** What the writer needs from an input after validation. */
+export interface ValidatedEvent {
+  event_type: string;
+  severity: Severity;
+  agent_id: string | undefined;
+  correlation_id: string | undefined;
+  id: string | undefined;
+  data: unknown;
+  meta: Record<string, unknown> | undefined;
+}
+
+const jsonValue = z.json();
+const metaSchema = z.record(z.string(), z.json());
+
+/** Checks an input against the envelope rules and its type's schema; throws EventValidationError. */
+export function validateEvent(input: unknown): ValidatedEvent {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new EventValidationError('unknown', '', 'an event must be an object');
+  }
+  const event = input as Record<string, unknown>;
+  const type = event.event_type;
+  if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) {
+    throw new EventValidationError(
+      String(type),
+      'event_type',
+      'must be a snake_case name such as agent_failed',
+    );
+  }
+  const agentId = optionalString(type, event, 'agent_id');
+  if (agentId === undefined && requiresAgentId(type)) {
+    throw new EventValidationError(type, 'agent_id', 'required for agent events');
+  }
+  const severity = event.severity === undefined ? defaultSeverity(type) : event.severity;
+  if (!severitySchema.safeParse(severity).success) {
+    throw new EventValidationError(type, 'severity', `must be one of ${severitySchema.options.join(', ')}`);
+  }
+  const id = optionalString(type, event, 'id');
+  if (id !== undefined && id.length > 128) throw new EventValidationError(type, 'id', 'at most 128 characters');
+  return {
+    event_type: type,
+    severity: severity as Severity,
+    agent_id: agentId,
+    correlation_id: optionalString(type, event, 'correlation_id'),
+    id,
+    data: parseData(type, event.data),
+    meta: event.meta === undefined ? undefined : parseWith(type, 'meta', metaSchema, event.meta),
+  };
+}
+
+function parseData(type: string, data: unknown): unknown {
+  if (isBuiltinEventType(type)) return parseWith<unknown>(type, 'data', dataSchemas[type], data);
+  return data === undefined ? {} : parseWith(type, 'data', jsonValue, data);
+}
+
+function parseWith<T>(type: string, field: string, schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = [field, ...(issue?.path ?? []).map(String)].join('.');
+  throw new EventValidationError(type, path, issue?.message ?? 'invalid');
+}
+
+function optionalString(type: string, event: Record<string, unknown>, field: string): string | undefined {
+  const value = event[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw new EventValidationError(type, field, 'must be a non-empty string');
+  }
+  return value;
+}
+
+export type { EventData };

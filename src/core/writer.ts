@@ -1,0 +1,465 @@
+import os from 'node:os';
+import path from 'node:path';
+import { uuidv7 } from './uuid7.js';
+import { hashLine } from './chain.js';
+import { formatMicros, nowMicros } from './clock.js';
+import { currentCorrelation, withCorrelation } from './correlation.js';
+import { EchoSink, type EchoOption } from './echo.js';
+import { errnoCode, EventsError, InvalidArgumentError, LockedError, LogClosedError, WriteError } from './errors.js';
+import { registerExitFlush, unregisterExitFlush } from './exit-hook.js';
+import { fsyncDir, mkdirDurable, pathExists } from './fsutil.js';
+import { assertValidId, sanitizeIdPart } from './ids.js';
+import { acquireLock, type HeldLock } from './lock.js';
+import { ensureManifest } from './manifest.js';
+import { DEFAULT_EVENTS_DIR, lockFileName, segmentFileName } from './paths.js';
+import { serializeRecord } from './record.js';
+import { recoverStream } from './recover.js';
+import type { EventRecord } from './schema/envelope.js';
+import { validateEvent, type EventInput, type ValidatedEvent } from './schema/input.js';
+import { SegmentFile } from './segment-file.js';
+import { humanBytes, truncateLargestStrings } from './truncate.js';
+
+/**
+ * When `append()` resolves (DESIGN.md section 3):
+ * - `fsync`: the event is on disk (fdatasync); concurrent appends share one sync (group commit).
+ * - `write`: the event was handed to the OS (survives a crash of this process, not a power cut).
+ * - `buffered`: at once; written every `flushMs` or `batchBytes`, on `flush()`, `close()` and exit.
+ */
+export type Durability = 'fsync' | 'write' | 'buffered';
+
+export interface EventLogOptions {
+  jobId: string;
+  /** The events directory; default `.mmm/mapreduce/events` under the current directory. */
+  dir?: string;
+  /** Default `main`, or `<host>-<pid>` when a live process holds `main`. */
+  stream?: string;
+  durability?: Durability;
+  /** buffered: how long an event may wait in memory. Default 100 ms. */
+  flushMs?: number;
+  /** The most bytes written in one batch; in buffered mode, reaching it writes at once. Default 1 MiB. */
+  batchBytes?: number;
+  /** buffered: unwritten bytes (a slow or failing disk) beyond which `append()` rejects. Default 64 MiB. */
+  maxBufferBytes?: number;
+  /** Lines longer than this have their largest strings truncated. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** Also print every record to stdout (or a given stream), after the file has it. */
+  echo?: EchoOption;
+  /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
+  onError?: (error: EventsError) => void;
+}
+
+/** What `append()` resolves to. */
+export interface Receipt {
+  seq: number;
+  id: string;
+  ts: string;
+  stream: string;
+}
+
+interface Queued {
+  event: ValidatedEvent;
+  tsUs: number;
+  correlationId: string;
+  resolve: (receipt: Receipt) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Formed {
+  record: EventRecord;
+  line: string;
+  receipt: Receipt;
+}
+
+interface ChainState {
+  seq: number;
+  prev: string;
+}
+
+const MIB = 1024 * 1024;
+/** How many producer-supplied ids are remembered for idempotent retries. */
+const REMEMBERED_IDS = 65_536;
+
+export class EventLog {
+  readonly jobId: string;
+  readonly stream: string;
+  /** The job's directory: `<dir>/<jobId>`. */
+  readonly jobDir: string;
+  readonly logId: string;
+  readonly durability: Durability;
+
+  private chain: ChainState;
+  private lastTsUs: number;
+  private closed = false;
+  private readonly queue: Queued[] = [];
+  private draining: Promise<void> | undefined;
+  /** buffered mode: formed lines not yet written, oldest first. */
+  private unwritten: Formed[] = [];
+  private unwrittenBytes = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastWriteError: WriteError | undefined;
+  private readonly ids = new Map<string, Promise<Receipt>>();
+  private readonly echo: EchoSink | undefined;
+  private readonly report: (error: EventsError) => void;
+
+  private constructor(
+    private readonly segment: SegmentFile,
+    private readonly lock: HeldLock,
+    private readonly settings: Required<Pick<EventLogOptions, 'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes'>>,
+    init: { jobId: string; stream: string; jobDir: string; logId: string; durability: Durability; chain: ChainState; lastTsUs: number },
+    options: EventLogOptions,
+  ) {
+    this.jobId = init.jobId;
+    this.stream = init.stream;
+    this.jobDir = init.jobDir;
+    this.logId = init.logId;
+    this.durability = init.durability;
+    this.chain = init.chain;
+    this.lastTsUs = init.lastTsUs;
+    this.report = options.onError ?? ((error) => process.stderr.write(`mmm-events: ${error.message}\n`));
+    this.echo = options.echo === undefined ? undefined : EchoSink.create(options.echo, this.report);
+    if (this.durability === 'buffered') registerExitFlush(this);
+  }
+
+  /** Opens (creating if needed) the log of a job and takes one of its streams for this process. */
+  static async open(options: EventLogOptions): Promise<EventLog> {
+    const jobId = assertValidId('job id', options.jobId);
+    if (options.stream !== undefined) assertValidId('stream id', options.stream);
+    const durability = options.durability ?? 'fsync';
+    if (!['fsync', 'write', 'buffered'].includes(durability)) {
+      throw new InvalidArgumentError(`durability must be fsync, write or buffered, not ${String(durability)}`);
+    }
+    const settings = {
+      flushMs: positive('flushMs', options.flushMs ?? 100),
+      batchBytes: positive('batchBytes', options.batchBytes ?? MIB),
+      maxBufferBytes: positive('maxBufferBytes', options.maxBufferBytes ?? 64 * MIB),
+      maxLineBytes: positive('maxLineBytes', options.maxLineBytes ?? MIB),
+    };
+    const jobDir = path.join(path.resolve(options.dir ?? DEFAULT_EVENTS_DIR), jobId);
+    return ioErrors(`cannot open the log of job ${jobId} in ${jobDir}`, async () => {
+      await mkdirDurable(jobDir);
+      const manifest = await ensureManifest(jobDir, jobId);
+      const { stream, lock } = await claimStream(jobDir, jobId, options.stream);
+      try {
+        const tail = await recoverStream(jobDir, stream, manifest, (base) => segmentFileName(stream, base));
+        if (tail.quarantined !== undefined) {
+          // Not an error: a crash left half a line, which was never acknowledged.
+          process.emitWarning(
+            `moved a torn tail of ${tail.quarantined.bytes} bytes of stream ${stream} to ${tail.quarantined.file}`,
+            { code: 'MMM_EVENTS_TORN_TAIL' },
+          );
+        }
+        const file = path.join(jobDir, tail.segmentFile);
+        const isNew = !(await pathExists(file));
+        const segment = SegmentFile.open(file, tail.size);
+        if (isNew) {
+          segment.syncSync();
+          await fsyncDir(jobDir);
+        }
+        const log = new EventLog(
+          segment,
+          lock,
+          settings,
+          {
+            jobId,
+            stream,
+            jobDir,
+            logId: manifest.log_id,
+            durability,
+            chain: { seq: tail.lastSeq, prev: tail.prev },
+            lastTsUs: tail.lastTsUs,
+          },
+          options,
+        );
+        for (const record of tail.recent) {
+          log.remember(record.id, Promise.resolve(receiptOf(record)));
+        }
+        return log;
+      } catch (err) {
+        await lock.release();
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Appends one event. Resolves to its receipt when the event is as durable as `durability` says;
+   * rejects with EventValidationError (nothing written), WriteError (the disk refused it) or
+   * LogClosedError. An event whose producer-supplied `id` was already written is not written again:
+   * the first receipt is returned.
+   */
+  append<T extends string>(event: EventInput<T>): Promise<Receipt> {
+    if (this.closed) return Promise.reject(new LogClosedError(`the log of job ${this.jobId} is closed`));
+    let valid: ValidatedEvent;
+    try {
+      valid = validateEvent(event);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (valid.id !== undefined) {
+      const earlier = this.ids.get(valid.id);
+      if (earlier !== undefined) return earlier;
+    }
+    const tsUs = this.nextTimestamp();
+    const correlationId = valid.correlation_id ?? currentCorrelation() ?? this.jobId;
+    const receipt =
+      this.durability === 'buffered'
+        ? this.appendBuffered(valid, tsUs, correlationId)
+        : new Promise<Receipt>((resolve, reject) => {
+            this.queue.push({ event: valid, tsUs, correlationId, resolve, reject });
+            this.startDraining();
+          });
+    if (valid.id !== undefined) this.remember(valid.id, receipt);
+    return receipt;
+  }
+
+  /** Runs `fn` with `correlationId` as the default correlation id of every event appended inside it. */
+  withCorrelation<R>(correlationId: string, fn: () => R): R {
+    return withCorrelation(correlationId, fn);
+  }
+
+  /** Resolves when everything appended so far is written and synced to disk. */
+  async flush(): Promise<void> {
+    if (this.durability === 'buffered') {
+      this.writeUnwritten();
+      if (this.lastWriteError !== undefined) throw this.lastWriteError;
+    }
+    while (this.draining !== undefined) await this.draining;
+    if (this.durability !== 'fsync') await this.segment.sync();
+  }
+
+  /** Flushes, then releases the stream. Idempotent; appends after close reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let failure: unknown;
+    try {
+      await this.flush();
+    } catch (err) {
+      failure = err;
+    }
+    clearTimeout(this.flushTimer);
+    unregisterExitFlush(this);
+    const lost = this.unwritten.length;
+    this.unwritten = [];
+    this.segment.close();
+    await this.lock.release();
+    if (failure !== undefined) {
+      throw lost > 0 && failure instanceof WriteError
+        ? new WriteError(`${lost} buffered events could not be written: ${failure.message}`, failure.code, { cause: failure })
+        : failure;
+    }
+  }
+
+  /** The last seq formed in this stream (0 before the first event). */
+  get lastSeq(): number {
+    return this.chain.seq;
+  }
+
+  /** Called from the process 'exit' hook: buffered events are written and synced synchronously. */
+  flushOnExit(): void {
+    try {
+      this.writeUnwritten();
+      this.segment.syncSync();
+    } catch (err) {
+      this.report(err instanceof EventsError ? err : new WriteError(String(err), errnoCode(err)));
+    }
+  }
+
+  private nextTimestamp(): number {
+    // Never backwards within a stream, even if the wall clock steps back.
+    this.lastTsUs = Math.max(nowMicros(), this.lastTsUs);
+    return this.lastTsUs;
+  }
+
+  private remember(id: string, receipt: Promise<Receipt>): void {
+    this.ids.set(id, receipt);
+    // A failed append was not written, so a retry with the same id must be allowed to write it.
+    receipt.catch(() => {
+      if (this.ids.get(id) === receipt) this.ids.delete(id);
+    });
+    if (this.ids.size > REMEMBERED_IDS) {
+      const oldest = this.ids.keys().next().value;
+      if (oldest !== undefined) this.ids.delete(oldest);
+    }
+  }
+
+  /** Assigns seq, id and prev, and serialises: the event's place in the chain. */
+  private form(event: ValidatedEvent, tsUs: number, correlationId: string): Formed {
+    const seq = this.chain.seq + 1;
+    const record: EventRecord = {
+      seq,
+      ts: formatMicros(tsUs),
+      id: event.id ?? uuidv7(),
+      job_id: this.jobId,
+      stream: this.stream,
+      event_type: event.event_type,
+      severity: event.severity,
+      agent_id: event.agent_id,
+      correlation_id: correlationId,
+      data: event.data as EventRecord['data'],
+      meta: event.meta as EventRecord['meta'],
+      prev: this.chain.prev,
+    };
+    let line = serializeRecord(record);
+    const excess = Buffer.byteLength(line) - this.settings.maxLineBytes;
+    if (excess > 0) {
+      truncateLargestStrings(record, excess);
+      line = serializeRecord(record);
+      if (Buffer.byteLength(line) > this.settings.maxLineBytes) {
+        throw new InvalidArgumentError(
+          `${event.event_type} event is ${humanBytes(Buffer.byteLength(line))} even with its strings truncated (maxLineBytes ${humanBytes(this.settings.maxLineBytes)})`,
+        );
+      }
+    }
+    this.chain = { seq, prev: hashLine(line) };
+    return { record, line: line + '\n', receipt: receiptOf(record) };
+  }
+
+  // fsync and write modes: one batch in flight; what arrives meanwhile forms the next batch.
+
+  private startDraining(): void {
+    if (this.draining !== undefined) return;
+    // Start after the current tick, so appends issued together share the first batch too.
+    this.draining = Promise.resolve()
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = undefined;
+        if (this.queue.length > 0) this.startDraining();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const before = this.chain;
+      const batch: { queued: Queued; formed: Formed }[] = [];
+      let bytes = 0;
+      while (this.queue.length > 0 && bytes < this.settings.batchBytes) {
+        const queued = this.queue.shift() as Queued;
+        try {
+          const formed = this.form(queued.event, queued.tsUs, queued.correlationId);
+          batch.push({ queued, formed });
+          bytes += formed.line.length;
+        } catch (err) {
+          queued.reject(err);
+        }
+      }
+      if (batch.length === 0) continue;
+      const buffer = Buffer.from(batch.map((b) => b.formed.line).join(''));
+      try {
+        await this.segment.append(buffer);
+        if (this.durability === 'fsync') await this.segment.sync();
+      } catch (err) {
+        this.chain = before;
+        for (const { queued } of batch) queued.reject(err);
+        continue;
+      }
+      this.segment.commit(buffer.length);
+      for (const { queued, formed } of batch) {
+        queued.resolve(formed.receipt);
+        this.echo?.write(formed.record, formed.line);
+      }
+    }
+  }
+
+  // buffered mode: formed at once (the receipt needs its seq), written later, retried on failure.
+
+  private appendBuffered(event: ValidatedEvent, tsUs: number, correlationId: string): Promise<Receipt> {
+    if (this.unwrittenBytes >= this.settings.maxBufferBytes) {
+      const cause = this.lastWriteError;
+      return Promise.reject(
+        new WriteError(
+          `${this.unwritten.length} events (${humanBytes(this.unwrittenBytes)}) are waiting to be written${cause ? ` after ${cause.code}` : ''}; this event was not accepted`,
+          cause?.code ?? 'EBUSY',
+          { cause },
+        ),
+      );
+    }
+    let formed: Formed;
+    try {
+      formed = this.form(event, tsUs, correlationId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.unwritten.push(formed);
+    this.unwrittenBytes += formed.line.length;
+    if (this.unwrittenBytes >= this.settings.batchBytes && this.lastWriteError === undefined) {
+      this.writeUnwritten();
+    } else {
+      this.scheduleFlush(this.settings.flushMs);
+    }
+    return Promise.resolve(formed.receipt);
+  }
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.writeUnwritten();
+    }, delayMs);
+    this.flushTimer.unref();
+  }
+
+  /** Writes what is buffered in one write; on failure keeps it, reports, and retries later. */
+  private writeUnwritten(): void {
+    if (this.unwritten.length === 0) return;
+    const batch = this.unwritten;
+    const buffer = Buffer.from(batch.map((f) => f.line).join(''));
+    try {
+      this.segment.appendSync(buffer);
+    } catch (err) {
+      const error = err instanceof WriteError ? err : new WriteError(String(err), errnoCode(err));
+      const firstFailure = this.lastWriteError === undefined;
+      this.lastWriteError = error;
+      if (firstFailure) this.report(error);
+      if (!this.closed) this.scheduleFlush(Math.min(5000, this.settings.flushMs * 10));
+      return;
+    }
+    this.segment.commit(buffer.length);
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
+    this.lastWriteError = undefined;
+    for (const formed of batch) this.echo?.write(formed.record, formed.line);
+  }
+}
+
+function receiptOf(record: EventRecord): Receipt {
+  return { seq: record.seq, id: record.id, ts: record.ts, stream: record.stream };
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return value;
+}
+
+/** `main` unless a live process holds it; then `<host>-<pid>` (and `-2`, `-3`, ... within one process). */
+async function claimStream(
+  jobDir: string,
+  jobId: string,
+  requested: string | undefined,
+): Promise<{ stream: string; lock: HeldLock }> {
+  const claim = async (stream: string) => ({
+    stream,
+    lock: await acquireLock(path.join(jobDir, lockFileName(stream)), `stream ${stream} of job ${jobId}`),
+  });
+  if (requested !== undefined) return claim(requested);
+  const own = `${sanitizeIdPart(os.hostname())}-${process.pid}`;
+  for (const candidate of ['main', own, ...Array.from({ length: 62 }, (_, i) => `${own}-${i + 2}`)]) {
+    try {
+      return await claim(candidate);
+    } catch (err) {
+      if (!(err instanceof LockedError)) throw err;
+    }
+  }
+  throw new LockedError(`no free stream for job ${jobId} in this process`);
+}
+
+/** Turns errno failures of opening into a WriteError naming what could not be done. */
+async function ioErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof EventsError) throw err;
+    const code = errnoCode(err);
+    throw new WriteError(`${what}: ${code} (${(err as Error).message})`, code, { cause: err });
+  }
+}
