@@ -2,7 +2,10 @@ import { InvalidArgumentError, Option } from 'commander';
 
 /** Options shared by several commands, defined once (STYLE.md: npm-check-updates). */
 export function dirOption(): Option {
-  return new Option('--dir <path>', 'the events directory (default: $MMM_EVENTS_DIR, else .mmm/mapreduce/events)');
+  return new Option(
+    '--dir <path>',
+    'the events directory (default: $MMM_EVENTS_DIR, else .mmm/mapreduce/events)',
+  );
 }
 
 export function integerArg(flag: string, min: number, max: number): (value: string) => number {

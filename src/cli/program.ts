@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Output } from './io.js';
 import { registerDemo } from './commands/demo.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /** Builds the `events` program. Nothing here exits the process: errors surface as CommanderError. */
 export function createProgram(output: Output): Command {

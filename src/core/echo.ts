@@ -5,9 +5,7 @@ import { formatEventPlain } from './summary.js';
 
 /** A second output for people watching a job live: every record, after the file has it. */
 export type EchoOption =
-  | 'pretty'
-  | 'jsonl'
-  | { format: 'pretty' | 'jsonl' | ((record: EventRecord) => string); stream?: Writable };
+  'pretty' | 'jsonl' | { format: 'pretty' | 'jsonl' | ((record: EventRecord) => string); stream?: Writable };
 
 /** What the echo may hold unwritten before it drops lines (it must never slow the file log down). */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
@@ -34,14 +32,18 @@ export class EchoSink {
         ? (_: EventRecord, line: string) => line
         : spec.format === 'pretty'
           ? (record: EventRecord) => formatEventPlain(record) + '\n'
-          : (record: EventRecord) => spec.format instanceof Function ? spec.format(record) + '\n' : '';
+          : (record: EventRecord) => (spec.format instanceof Function ? spec.format(record) + '\n' : '');
     return new EchoSink(format, stream, report);
   }
 
   write(record: EventRecord, line: string): void {
     if (this.stream.destroyed || this.stream.writableLength > MAX_QUEUED_BYTES) {
       if (this.dropped++ === 0) {
-        this.report(new EchoSinkError('echo output is not keeping up; dropping echoed lines (the file log is complete)'));
+        this.report(
+          new EchoSinkError(
+            'echo output is not keeping up; dropping echoed lines (the file log is complete)',
+          ),
+        );
       }
       return;
     }

@@ -7,7 +7,8 @@ export type IdKind = 'job id' | 'stream id';
 
 /** Throws an InvalidArgumentError naming the id when it could escape or break a path. */
 export function assertValidId(kind: IdKind, value: unknown): string {
-  if (typeof value !== 'string') throw new InvalidArgumentError(`${kind} must be a string, got ${typeof value}`);
+  if (typeof value !== 'string')
+    throw new InvalidArgumentError(`${kind} must be a string, got ${typeof value}`);
   if (ID_PATTERN.test(value)) return value;
   throw new InvalidArgumentError(`invalid ${kind} ${JSON.stringify(value)}: ${whyInvalid(value)}`, {
     hint: 'ids are 1-128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit',

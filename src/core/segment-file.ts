@@ -49,7 +49,9 @@ export class SegmentFile {
 
   async sync(): Promise<void> {
     try {
-      await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
+      );
     } catch (err) {
       // After a failed fsync the kernel may have dropped the dirty pages: nothing in the batch is known
       // to be on disk, so it is cut off and rejected (the "fsyncgate" lesson).
@@ -117,7 +119,10 @@ export class SegmentFile {
     return new WriteError(
       `${op} to ${this.file} failed: ${code}${repaired ? '' : ' (and the partial batch could not be cut off yet)'}`,
       code,
-      { cause: err, hint: code === 'ENOSPC' ? 'free disk space; appends resume once there is room' : undefined },
+      {
+        cause: err,
+        hint: code === 'ENOSPC' ? 'free disk space; appends resume once there is room' : undefined,
+      },
     );
   }
 }

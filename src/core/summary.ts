@@ -21,7 +21,8 @@ const SUMMARIES: Record<string, (d: Data) => string> = {
   worktree_created: (d) => `${item(d)}worktree=${str(d.worktree_name)} branch=${str(d.branch)}`,
   worktree_merged: (d) => `${item(d)}into=${str(d.target_branch)}`,
   worktree_cleaned: (d) => `${item(d)}worktree=${str(d.worktree_name)}`,
-  queue_depth_changed: (d) => `pending=${str(d.pending)} active=${str(d.active)} completed=${str(d.completed)}`,
+  queue_depth_changed: (d) =>
+    `pending=${str(d.pending)} active=${str(d.active)} completed=${str(d.completed)}`,
   memory_pressure: (d) => `used=${str(d.used_mb)}MB limit=${str(d.limit_mb)}MB`,
 };
 

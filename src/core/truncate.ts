@@ -35,7 +35,11 @@ function collectStrings(
   for (const [key, child] of entries) {
     if (typeof child === 'string') {
       // JSON escaping can make a string larger on disk than in memory; measure what is written.
-      out.push({ holder: value as Record<string, unknown>, key, bytes: Buffer.byteLength(JSON.stringify(child)) });
+      out.push({
+        holder: value as Record<string, unknown>,
+        key,
+        bytes: Buffer.byteLength(JSON.stringify(child)),
+      });
     } else {
       collectStrings(child, out, depth + 1);
     }

@@ -5,7 +5,14 @@ import { hashLine } from './chain.js';
 import { formatMicros, nowMicros } from './clock.js';
 import { currentCorrelation, withCorrelation } from './correlation.js';
 import { EchoSink, type EchoOption } from './echo.js';
-import { errnoCode, EventsError, InvalidArgumentError, LockedError, LogClosedError, WriteError } from './errors.js';
+import {
+  errnoCode,
+  EventsError,
+  InvalidArgumentError,
+  LockedError,
+  LogClosedError,
+  WriteError,
+} from './errors.js';
 import { registerExitFlush, unregisterExitFlush } from './exit-hook.js';
 import { fsyncDir, mkdirDurable, pathExists } from './fsutil.js';
 import { assertValidId, sanitizeIdPart } from './ids.js';
@@ -104,8 +111,18 @@ export class EventLog {
   private constructor(
     private readonly segment: SegmentFile,
     private readonly lock: HeldLock,
-    private readonly settings: Required<Pick<EventLogOptions, 'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes'>>,
-    init: { jobId: string; stream: string; jobDir: string; logId: string; durability: Durability; chain: ChainState; lastTsUs: number },
+    private readonly settings: Required<
+      Pick<EventLogOptions, 'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes'>
+    >,
+    init: {
+      jobId: string;
+      stream: string;
+      jobDir: string;
+      logId: string;
+      durability: Durability;
+      chain: ChainState;
+      lastTsUs: number;
+    },
     options: EventLogOptions,
   ) {
     this.jobId = init.jobId;
@@ -126,7 +143,9 @@ export class EventLog {
     if (options.stream !== undefined) assertValidId('stream id', options.stream);
     const durability = options.durability ?? 'fsync';
     if (!['fsync', 'write', 'buffered'].includes(durability)) {
-      throw new InvalidArgumentError(`durability must be fsync, write or buffered, not ${String(durability)}`);
+      throw new InvalidArgumentError(
+        `durability must be fsync, write or buffered, not ${String(durability)}`,
+      );
     }
     const settings = {
       flushMs: positive('flushMs', options.flushMs ?? 100),
@@ -245,7 +264,9 @@ export class EventLog {
     await this.lock.release();
     if (failure !== undefined) {
       throw lost > 0 && failure instanceof WriteError
-        ? new WriteError(`${lost} buffered events could not be written: ${failure.message}`, failure.code, { cause: failure })
+        ? new WriteError(`${lost} buffered events could not be written: ${failure.message}`, failure.code, {
+            cause: failure,
+          })
         : failure;
     }
   }
@@ -427,7 +448,8 @@ function receiptOf(record: EventRecord): Receipt {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive number`);
   return value;
 }
 

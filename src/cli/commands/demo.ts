@@ -27,14 +27,30 @@ export function registerDemo(program: Command, output: Output): void {
     .option('--agents <n>', 'agents working in parallel', integerArg('--agents', 1, 256), 4)
     .option('--items <n>', 'work items', integerArg('--items', 1, 100_000), 24)
     .option('--fail-rate <r>', 'chance that an attempt fails, 0 to 1', numberArg('--fail-rate', 0, 1), 0.15)
-    .option('--seed <n>', 'random seed; the same seed writes the same events (default: random)', integerArg('--seed', 0, 2 ** 32 - 1))
-    .option('--speed <x>', 'playback speed; 0 runs as fast as the disk allows', numberArg('--speed', 0, 1_000_000), 1)
-    .option('--durability <mode>', 'fsync, write or buffered', choiceArg('--durability', ['fsync', 'write', 'buffered'] as const), 'fsync')
+    .option(
+      '--seed <n>',
+      'random seed; the same seed writes the same events (default: random)',
+      integerArg('--seed', 0, 2 ** 32 - 1),
+    )
+    .option(
+      '--speed <x>',
+      'playback speed; 0 runs as fast as the disk allows',
+      numberArg('--speed', 0, 1_000_000),
+      1,
+    )
+    .option(
+      '--durability <mode>',
+      'fsync, write or buffered',
+      choiceArg('--durability', ['fsync', 'write', 'buffered'] as const),
+      'fsync',
+    )
     .option('--echo', 'print every event as it is written', false)
     .option('--json', 'print the summary as JSON')
     .action(async (opts: DemoCommandOptions) => {
       const result = await runDemoCommand(opts, output);
-      output.out(opts.json === true ? JSON.stringify(result, null, 2) + '\n' : formatDemoResult(result, output.chalk));
+      output.out(
+        opts.json === true ? JSON.stringify(result, null, 2) + '\n' : formatDemoResult(result, output.chalk),
+      );
     });
 }
 

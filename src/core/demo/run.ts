@@ -39,7 +39,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const speed = numberIn('speed', options.speed ?? 1, 0, 1_000_000);
   const dir = options.dir ?? DEFAULT_EVENTS_DIR;
   const schedule = simulateJob(plan);
-  const log = await EventLog.open({ dir, jobId: plan.jobId, durability: options.durability, echo: options.echo });
+  const log = await EventLog.open({
+    dir,
+    jobId: plan.jobId,
+    durability: options.durability,
+    echo: options.echo,
+  });
   const started = performance.now();
   const inFlight: Promise<unknown>[] = [];
   try {
@@ -70,7 +75,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
 /** demo-20261122-143701-3f2a: sorts by start time, and two demos in one second do not collide. */
 function defaultJobId(): string {
-  const suffix = Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0');
+  const suffix = Math.floor(Math.random() * 0x10000)
+    .toString(16)
+    .padStart(4, '0');
   return `demo-${dayjs().format('YYYYMMDD-HHmmss')}-${suffix}`;
 }
 
@@ -82,6 +89,7 @@ function numberIn(name: string, value: number, min: number, max: number): number
 }
 
 function integerIn(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value)) throw new InvalidArgumentError(`${name} must be a whole number, got ${value}`);
+  if (!Number.isInteger(value))
+    throw new InvalidArgumentError(`${name} must be a whole number, got ${value}`);
   return numberIn(name, value, min, max);
 }

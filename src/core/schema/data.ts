@@ -13,7 +13,11 @@ export const dataSchemas = {
   job_failed: z.strictObject({ error: z.string(), partial_results: count }),
   job_paused: z.strictObject({ checkpoint_version: version }),
   job_resumed: z.strictObject({ checkpoint_version: version, pending_items: count }),
-  agent_started: z.strictObject({ item_id: z.string().min(1), worktree: z.string(), attempt: z.int().positive() }),
+  agent_started: z.strictObject({
+    item_id: z.string().min(1),
+    worktree: z.string(),
+    attempt: z.int().positive(),
+  }),
   agent_progress: z.strictObject({ ...itemRef, step: z.string(), progress_pct: z.number().min(0).max(100) }),
   agent_completed: z.strictObject({ ...itemRef, duration_ms: ms, commits: z.array(z.string()) }),
   agent_failed: z.strictObject({ ...itemRef, error: z.string(), retry_eligible: z.boolean() }),

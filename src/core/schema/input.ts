@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { EventValidationError } from '../errors.js';
-import { dataSchemas, isBuiltinEventType, requiresAgentId, type BuiltinEventType, type EventData } from './data.js';
+import {
+  dataSchemas,
+  isBuiltinEventType,
+  requiresAgentId,
+  type BuiltinEventType,
+  type EventData,
+} from './data.js';
 import { EVENT_TYPE_PATTERN, defaultSeverity, severitySchema, type Severity } from './envelope.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -15,7 +21,9 @@ interface EnvelopeInput {
   meta?: { [key: string]: JsonValue };
 }
 
-type AgentField<K extends string> = K extends `agent_${string}` ? { agent_id: string } : { agent_id?: string };
+type AgentField<K extends string> = K extends `agent_${string}`
+  ? { agent_id: string }
+  : { agent_id?: string };
 
 /** A built-in event: `data` is checked against the type's schema, at compile time and at run time. */
 export type BuiltinEventInput = {
@@ -42,9 +50,6 @@ export interface ValidatedEvent {
   meta: Record<string, unknown> | undefined;
 }
 
-const jsonValue = z.json();
-const metaSchema = z.record(z.string(), z.json());
-
 /** Checks an input against the envelope rules and its type's schema; throws EventValidationError. */
 export function validateEvent(input: unknown): ValidatedEvent {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -68,7 +73,8 @@ export function validateEvent(input: unknown): ValidatedEvent {
     throw new EventValidationError(type, 'severity', `must be one of ${severitySchema.options.join(', ')}`);
   }
   const id = optionalString(type, event, 'id');
-  if (id !== undefined && id.length > 128) throw new EventValidationError(type, 'id', 'at most 128 characters');
+  if (id !== undefined && id.length > 128)
+    throw new EventValidationError(type, 'id', 'at most 128 characters');
   return {
     event_type: type,
     severity: severity as Severity,
@@ -76,13 +82,53 @@ export function validateEvent(input: unknown): ValidatedEvent {
     correlation_id: optionalString(type, event, 'correlation_id'),
     id,
     data: parseData(type, event.data),
-    meta: event.meta === undefined ? undefined : parseWith(type, 'meta', metaSchema, event.meta),
+    meta: event.meta === undefined ? undefined : parseMeta(type, event.meta),
   };
 }
 
 function parseData(type: string, data: unknown): unknown {
   if (isBuiltinEventType(type)) return parseWith<unknown>(type, 'data', dataSchemas[type], data);
-  return data === undefined ? {} : parseWith(type, 'data', jsonValue, data);
+  if (data === undefined) return {};
+  assertJson(type, 'data', data);
+  return data;
+}
+
+function parseMeta(type: string, meta: unknown): Record<string, unknown> {
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new EventValidationError(type, 'meta', 'must be an object');
+  }
+  assertJson(type, 'meta', meta);
+  return meta as Record<string, unknown>;
+}
+
+/** Plain JSON only (what survives a round trip through the log), naming the path of the first offender. */
+function assertJson(type: string, path: string, value: unknown, depth = 0): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return;
+    throw new EventValidationError(type, path, `${value} is not a JSON number`);
+  }
+  if (depth > 100) throw new EventValidationError(type, path, 'nested more than 100 levels deep');
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => assertJson(type, `${path}.${i}`, item, depth + 1));
+    return;
+  }
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      throw new EventValidationError(
+        type,
+        path,
+        `a ${value.constructor?.name ?? 'non-plain'} object is not JSON`,
+      );
+    }
+    for (const [key, child] of Object.entries(value)) {
+      // An undefined property is simply left out, as JSON.stringify does.
+      if (child !== undefined) assertJson(type, `${path}.${key}`, child, depth + 1);
+    }
+    return;
+  }
+  throw new EventValidationError(type, path, `a ${typeof value} is not JSON`);
 }
 
 function parseWith<T>(type: string, field: string, schema: z.ZodType<T>, value: unknown): T {

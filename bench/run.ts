@@ -1,0 +1,14 @@
+import { benchWrite } from './write.js';
+
+/** `npm run bench [-- NAME...]`: runs the named benchmarks (all by default), never part of `npm test`. */
+const benches: Record<string, () => Promise<void>> = { write: benchWrite };
+const wanted = process.argv.slice(2);
+for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
+  const bench = benches[name];
+  if (bench === undefined) {
+    process.stderr.write(`unknown benchmark ${name}; choose from ${Object.keys(benches).join(', ')}\n`);
+    process.exitCode = 2;
+    break;
+  }
+  await bench();
+}

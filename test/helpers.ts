@@ -1,0 +1,100 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const BIN = path.join(ROOT, 'bin', 'events.js');
+
+/** A fresh temporary directory, removed when the test file ends. */
+export function tempDir(prefix = 'mmm-events-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `bin/events` as a user would, with pinned TZ and colour. */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return runNode([BIN, ...args], options);
+}
+
+export function runNode(
+  args: string[],
+  options: SpawnOptions & { env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      ...options,
+      env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export function segmentFiles(jobDir: string): string[] {
+  return fs
+    .readdirSync(jobDir)
+    .filter((f) => /^events-.+\.jsonl$/.test(f))
+    .sort()
+    .map((f) => path.join(jobDir, f));
+}
+
+/** The raw lines of a file, without their `\n`; asserts nothing about their content. */
+export function rawLines(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+/**
+ * Checks one stream file independently of the library: every line parses, seq runs 1..n without gaps,
+ * and each prev is the first 32 hex chars of SHA-256 of the previous line (the first line's from the
+ * genesis string of DESIGN.md). Returns the parsed records.
+ */
+export function checkChain(file: string, logId: string, stream: string): Record<string, unknown>[] {
+  const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 32);
+  let prev = sha(`mmm-events/1\n${logId}\n${stream}`);
+  const records: Record<string, unknown>[] = [];
+  rawLines(file).forEach((line, i) => {
+    const record = JSON.parse(line) as Record<string, unknown>;
+    if (record.seq !== i + 1) throw new Error(`line ${i + 1} of ${file} has seq ${String(record.seq)}`);
+    if (record.prev !== prev)
+      throw new Error(`line ${i + 1} of ${file}: prev ${String(record.prev)}, expected ${prev}`);
+    if (record.stream !== stream)
+      throw new Error(`line ${i + 1} of ${file} names stream ${String(record.stream)}`);
+    prev = sha(line);
+    records.push(record);
+  });
+  return records;
+}
+
+export function logIdOf(jobDir: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(jobDir, 'LOG.json'), 'utf8')) as { log_id: string }).log_id;
+}
+
+export const progressEvent = (i: number, agent = 'agent-1') =>
+  ({
+    event_type: 'agent_progress',
+    agent_id: agent,
+    data: { item_id: `item-${i}`, step: 'build', progress_pct: 50 },
+  }) as const;
