@@ -26,14 +26,7 @@ export async function mkdirDurable(dir: string): Promise<void> {
 
 /** Writes a file whole or not at all: temp file, fsync, rename, fsync the directory. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  const tmp = await writeSyncedTemp(file, data);
   try {
     await fs.rename(tmp, file);
   } catch (err) {
@@ -48,14 +41,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
  * fails with EEXIST instead of clobbering). Returns false when another process created it first.
  */
 export async function createFileExclusive(file: string, data: string): Promise<boolean> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(tmp, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  const tmp = await writeSyncedTemp(file, data);
   try {
     await fs.link(tmp, file);
     await fsyncDir(path.dirname(file));
@@ -75,4 +61,17 @@ export async function pathExists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A new temporary file beside `file` holding `data`, synced; returns its path. */
+async function writeSyncedTemp(file: string, data: string | Uint8Array): Promise<string> {
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const handle = await fs.open(tmp, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return tmp;
 }
