@@ -21,8 +21,10 @@ export class Output {
     });
   }
 
-  out(text: string): void {
-    if (!this.closed) this.io.stdout.write(text);
+  /** Writes unless the reader has gone; false when the caller should wait for 'drain'. */
+  out(text: string): boolean {
+    if (this.closed) return true;
+    return this.io.stdout.write(text);
   }
 
   err(text: string): void {
@@ -54,7 +56,11 @@ export class Output {
 /** Writes and resolves once the data is handed over, so a process can exit without cutting output. */
 export function drain(stream: Writable): Promise<void> {
   return new Promise((resolve) => {
-    if (stream.writableLength === 0 || stream.destroyed) resolve();
-    else stream.once('drain', resolve).once('error', () => resolve());
+    if (stream.writableLength === 0 || stream.destroyed) return resolve();
+    const done = () => {
+      stream.off('drain', done).off('error', done).off('close', done);
+      resolve();
+    };
+    stream.on('drain', done).on('error', done).on('close', done);
   });
 }

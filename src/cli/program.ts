@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { Output } from './io.js';
 import { registerDemo } from './commands/demo.js';
+import { registerQuery } from './commands/query.js';
+import { registerJobs } from './commands/jobs.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -25,6 +27,8 @@ export function createProgram(output: Output): Command {
       output.setColor(color);
     });
   registerDemo(program, output);
+  registerQuery(program, output);
+  registerJobs(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

@@ -1,4 +1,4 @@
-import { recordSchema, type EventRecord } from './schema/envelope.js';
+import { EVENT_TYPE_PATTERN, SEVERITIES, TS_PATTERN, type EventRecord } from './schema/envelope.js';
 
 /**
  * Serialises a record with the envelope fields in their documented order (DESIGN.md section 2).
@@ -13,7 +13,13 @@ export function serializeRecord(record: EventRecord): string {
   return `${line},"prev":"${record.prev}"}`;
 }
 
-/** Parses one line (without its `\n`); undefined when it is not a valid format v1 record. */
+const SEVERITY_SET = new Set<string>(SEVERITIES);
+const PREV_PATTERN = /^[0-9a-f]{32}$/;
+
+/**
+ * Parses one line (without its `\n`); undefined when it is not a valid format v1 envelope. The checks
+ * are those of `recordSchema`, written out because this runs once per line of every query.
+ */
 export function parseRecord(line: string): EventRecord | undefined {
   let value: unknown;
   try {
@@ -21,6 +27,26 @@ export function parseRecord(line: string): EventRecord | undefined {
   } catch {
     return undefined;
   }
-  const result = recordSchema.safeParse(value);
-  return result.success ? result.data : undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const r = value as Record<string, unknown>;
+  const ok =
+    Number.isSafeInteger(r.seq) &&
+    (r.seq as number) >= 1 &&
+    typeof r.ts === 'string' &&
+    TS_PATTERN.test(r.ts) &&
+    typeof r.id === 'string' &&
+    r.id !== '' &&
+    typeof r.job_id === 'string' &&
+    typeof r.stream === 'string' &&
+    typeof r.event_type === 'string' &&
+    EVENT_TYPE_PATTERN.test(r.event_type) &&
+    typeof r.severity === 'string' &&
+    SEVERITY_SET.has(r.severity) &&
+    (r.agent_id === undefined || typeof r.agent_id === 'string') &&
+    typeof r.correlation_id === 'string' &&
+    r.data !== undefined &&
+    (r.meta === undefined || (typeof r.meta === 'object' && r.meta !== null && !Array.isArray(r.meta))) &&
+    typeof r.prev === 'string' &&
+    PREV_PATTERN.test(r.prev);
+  return ok ? (value as EventRecord) : undefined;
 }

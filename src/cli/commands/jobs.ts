@@ -1,0 +1,102 @@
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { jobStatus, type JobState, type JobStatus } from '../../core/read/job-status.js';
+import { listJobIds } from '../../core/read/jobs-dir.js';
+import { locateEventsDir } from '../../core/read/locate.js';
+import { parseTimeArg } from '../../core/read/time-parse.js';
+import { parseMicros } from '../../core/clock.js';
+import { duration } from '../../core/summary.js';
+import { humanBytes } from '../../core/truncate.js';
+import { displayTime } from '../format/event.js';
+import type { Output } from '../io.js';
+import { choiceArg, dirOption, integerArg } from '../options.js';
+
+const STATES: readonly JobState[] = ['running', 'completed', 'failed', 'paused', 'stopped'];
+
+export interface JobsFlags {
+  dir?: string;
+  since?: string;
+  status?: JobState;
+  limit?: number;
+  json?: boolean;
+  utc?: boolean;
+}
+
+export function registerJobs(program: Command, output: Output): void {
+  program
+    .command('jobs')
+    .alias('ls')
+    .description('list jobs, most recently active first')
+    .addOption(dirOption())
+    .option('--since <time>', 'only jobs active since this time (15m, 2d, today, 2026-11-22, ...)')
+    .option(
+      '--status <state>',
+      `only jobs in this state: ${STATES.join(', ')}`,
+      choiceArg('--status', STATES),
+    )
+    .option('--limit <n>', 'at most this many jobs', integerArg('--limit', 1, 1_000_000))
+    .option('--utc', 'print times in UTC')
+    .option('--json', 'print JSON')
+    .action(async (flags: JobsFlags) => {
+      const jobs = await runJobs(flags, output);
+      output.out(
+        flags.json === true
+          ? JSON.stringify(jobs, null, 2) + '\n'
+          : formatJobs(jobs, output, flags.utc === true),
+      );
+    });
+}
+
+export async function runJobs(flags: JobsFlags, output: Output): Promise<JobStatus[]> {
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const sinceUs =
+    flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { utc: flags.utc });
+  const rows: JobStatus[] = [];
+  for (const job of await listJobIds(dir)) rows.push(await jobStatus(dir, job));
+  return rows
+    .filter((r) => flags.status === undefined || r.status === flags.status)
+    .filter((r) => sinceUs === undefined || (r.lastTs !== undefined && parseMicros(r.lastTs) >= sinceUs))
+    .sort((a, b) => (b.lastTs ?? '').localeCompare(a.lastTs ?? '') || a.job.localeCompare(b.job))
+    .slice(0, flags.limit);
+}
+
+function formatJobs(jobs: JobStatus[], output: Output, utc: boolean): string {
+  if (jobs.length === 0) return '';
+  const chalk = output.chalk;
+  const color: Record<JobState, (s: string) => string> = {
+    running: chalk.cyan,
+    completed: chalk.green,
+    failed: chalk.red,
+    paused: chalk.yellow,
+    stopped: chalk.gray,
+  };
+  const table = new Table({
+    head: [
+      'job',
+      'status',
+      'done/failed/total',
+      'agents',
+      'first event',
+      'last event',
+      'duration',
+      'events',
+      'size',
+    ],
+    style: { head: chalk.level > 0 ? ['bold'] : [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+  for (const j of jobs) {
+    table.push([
+      j.job,
+      color[j.status](j.status),
+      `${j.itemsDone}/${j.itemsFailed}/${j.itemsTotal ?? '?'}`,
+      String(j.agents),
+      j.firstTs === undefined ? '-' : displayTime(j.firstTs, utc),
+      j.lastTs === undefined ? '-' : displayTime(j.lastTs, utc),
+      duration(j.durationMs),
+      String(j.events),
+      humanBytes(j.bytes),
+    ]);
+  }
+  return table.toString() + '\n';
+}

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import { decodeCursor, encodeCursor, type Cursor } from '../../core/read/cursor.js';
+import { locateEventsDir } from '../../core/read/locate.js';
+import { readEvents, type ReadEvent } from '../../core/read/reader.js';
+import { writeFileAtomic } from '../../core/fsutil.js';
+import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
+import type { Output } from '../io.js';
+import { dirOption, integerArg } from '../options.js';
+import { chooseFormat, EventPrinter, eventFormatArg, type EventFormat } from '../print-events.js';
+import { reportSkipped } from '../report-skipped.js';
+
+export interface QueryFlags extends FilterFlags {
+  dir?: string;
+  limit?: number;
+  last?: number;
+  afterCursor?: string;
+  cursorFile?: string;
+  showCursor?: boolean;
+  output?: EventFormat;
+  json?: boolean;
+}
+
+export function registerQuery(program: Command, output: Output): void {
+  const command = program
+    .command('query')
+    .description('print the events that match the filters, merged across streams and jobs in time order')
+    .addOption(dirOption());
+  addFilterOptions(command)
+    .option(
+      '--limit <n>',
+      'at most this many events (the oldest first)',
+      integerArg('--limit', 0, Number.MAX_SAFE_INTEGER),
+    )
+    .option(
+      '--last <n>',
+      'only the newest n matching events, shown in order',
+      integerArg('--last', 0, 10_000_000),
+    )
+    .option('--after-cursor <cursor>', 'only events after this cursor (printed by --show-cursor)')
+    .option('--cursor-file <file>', 'resume after the cursor in this file and write the new cursor back')
+    .option('--show-cursor', 'print the cursor after the last event to stderr')
+    .option(
+      '-o, --output <format>',
+      'pretty, table, json or jsonl (default: pretty on a terminal, jsonl in a pipe)',
+      eventFormatArg,
+    )
+    .option('--json', 'same as -o jsonl')
+    .action(async (flags: QueryFlags) => {
+      await runQuery(flags, output);
+    });
+}
+
+/** Prints the selected events; returns how many were printed and the cursor after them. */
+export async function runQuery(
+  flags: QueryFlags,
+  output: Output,
+): Promise<{ printed: number; cursor: Cursor }> {
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const filter = toFilter(flags);
+  const afterCursor = readCursorFlags(flags);
+  const reader = readEvents({ dir, ...filter, afterCursor });
+  const printer = new EventPrinter(output, chooseFormat(output, flags), {
+    chalk: output.chalk,
+    utc: flags.utc === true,
+  });
+  let printed = 0;
+  if (flags.last !== undefined) {
+    const newest: ReadEvent[] = [];
+    for await (const event of reader) {
+      newest.push(event);
+      if (newest.length > flags.last) newest.shift();
+    }
+    for (const event of newest) {
+      if (!(await printer.print(event))) break;
+      printed++;
+    }
+  } else if (flags.limit !== 0) {
+    for await (const event of reader) {
+      if (!(await printer.print(event))) break;
+      if (++printed === flags.limit) break;
+    }
+  }
+  printer.end();
+  reportSkipped(reader.stats, output);
+  const cursor = reader.cursor();
+  if (flags.showCursor === true) output.err(`cursor: ${encodeCursor(cursor)}\n`);
+  if (flags.cursorFile !== undefined && !output.closed)
+    await writeFileAtomic(flags.cursorFile, encodeCursor(cursor) + '\n');
+  return { printed, cursor };
+}
+
+function readCursorFlags(flags: QueryFlags): Cursor | undefined {
+  if (flags.afterCursor !== undefined) return decodeCursor(flags.afterCursor);
+  if (flags.cursorFile !== undefined && fs.existsSync(flags.cursorFile)) {
+    return decodeCursor(fs.readFileSync(flags.cursorFile, 'utf8'));
+  }
+  return undefined;
+}

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { parseTimeArg } from '../core/read/time-parse.js';
+import type { EventFilter } from '../core/read/filter.js';
+import { SEVERITIES, type Severity } from '../core/schema/envelope.js';
+import { choiceArg } from './options.js';
+
+export interface FilterFlags {
+  job: string[];
+  kind: string[];
+  agent: string[];
+  item: string[];
+  correlation?: string;
+  severity?: Severity;
+  since?: string;
+  until?: string;
+  utc?: boolean;
+  grep?: string;
+  fixed?: boolean;
+  where: string[];
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The event filters shared by query, tail and export, defined once. */
+export function addFilterOptions(command: Command): Command {
+  return command
+    .option('--job <id>', 'only this job (repeatable)', collect, [])
+    .option(
+      '--kind <type>',
+      'event type: AgentFailed, agent_failed or a prefix such as agent_* (repeatable)',
+      collect,
+      [],
+    )
+    .option('--agent <id>', 'only this agent (repeatable)', collect, [])
+    .option('--item <id>', 'only events about this work item (data.item_id; repeatable)', collect, [])
+    .option('--correlation <id>', 'only this correlation id')
+    .option(
+      '--severity <level>',
+      `minimum severity: ${SEVERITIES.join(', ')}`,
+      choiceArg('--severity', SEVERITIES),
+    )
+    .option(
+      '--since <time>',
+      'from this time, inclusive: 30s, 15m, 1h, 2d, 1w, today, yesterday, 2026-11-22, 2026-11-22T14:00, epoch',
+    )
+    .option('--until <time>', 'before this time, exclusive (same forms as --since)')
+    .option('--utc', 'read and print times in UTC instead of local time')
+    .option('--grep <pattern>', 'a regular expression over the raw line')
+    .option('--fixed', '--grep is a plain substring, not a regular expression')
+    .option(
+      '--where <path=value>',
+      'a field of data equals a value, e.g. retry_eligible=true (repeatable)',
+      collect,
+      [],
+    );
+}
+
+export function toFilter(flags: FilterFlags, now = Date.now()): EventFilter {
+  const utc = flags.utc === true;
+  return {
+    jobs: flags.job,
+    kinds: flags.kind,
+    agents: flags.agent,
+    items: flags.item,
+    correlation: flags.correlation,
+    severity: flags.severity,
+    sinceUs: flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { now, utc }),
+    untilUs: flags.until === undefined ? undefined : parseTimeArg('--until', flags.until, { now, utc }),
+    grep: flags.grep,
+    fixed: flags.fixed,
+    where: flags.where,
+  };
+}

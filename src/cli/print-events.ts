@@ -1,0 +1,73 @@
+import Table from 'cli-table3';
+import type { ReadEvent } from '../core/read/reader.js';
+import { summarizeEvent } from '../core/summary.js';
+import { colorBySeverity, displayTime, formatPretty, type FormatContext } from './format/event.js';
+import { drain, type Output } from './io.js';
+import { choiceArg } from './options.js';
+
+export const EVENT_FORMATS = ['pretty', 'table', 'json', 'jsonl'] as const;
+export type EventFormat = (typeof EVENT_FORMATS)[number];
+export const eventFormatArg = choiceArg('--output', EVENT_FORMATS);
+
+/** -o, else --json (jsonl), else pretty on a terminal and jsonl into a pipe. */
+export function chooseFormat(output: Output, flags: { output?: EventFormat; json?: boolean }): EventFormat {
+  if (flags.output !== undefined) return flags.output;
+  if (flags.json === true) return 'jsonl';
+  return output.isTTY ? 'pretty' : 'jsonl';
+}
+
+/** Prints events one by one in a format; waits for the pipe when it is full. */
+export class EventPrinter {
+  private count = 0;
+  private readonly table: Table.Table | undefined;
+
+  constructor(
+    private readonly output: Output,
+    private readonly format: EventFormat,
+    private readonly ctx: FormatContext,
+  ) {
+    if (format === 'table') {
+      this.table = new Table({
+        head: ['time', 'job', 'stream:seq', 'agent', 'event', 'details'],
+        style: { head: ctx.chalk.level > 0 ? ['bold'] : [], border: [] },
+        // One rule under the header, none between rows.
+        chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+        wordWrap: true,
+      });
+    }
+  }
+
+  /** False once the reader of stdout has gone away (EPIPE): stop producing. */
+  async print(event: ReadEvent): Promise<boolean> {
+    const { record, line } = event;
+    let text: string | undefined;
+    switch (this.format) {
+      case 'jsonl':
+        text = line + '\n';
+        break;
+      case 'json':
+        text = (this.count === 0 ? '[\n' : ',\n') + line;
+        break;
+      case 'pretty':
+        text = formatPretty(record, this.ctx) + '\n';
+        break;
+      case 'table':
+        this.table?.push([
+          displayTime(record.ts, this.ctx.utc),
+          record.job_id,
+          `${record.stream}:${record.seq}`,
+          record.agent_id ?? '',
+          colorBySeverity(this.ctx.chalk, record.severity, record.event_type),
+          summarizeEvent(record),
+        ]);
+    }
+    this.count++;
+    if (text !== undefined && !this.output.out(text)) await drain(this.output.io.stdout);
+    return !this.output.closed;
+  }
+
+  end(): void {
+    if (this.format === 'json') this.output.out(this.count === 0 ? '[]\n' : '\n]\n');
+    if (this.table !== undefined && this.count > 0) this.output.out(this.table.toString() + '\n');
+  }
+}

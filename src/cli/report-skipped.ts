@@ -1,0 +1,13 @@
+import type { ReadStats } from '../core/line-reader.js';
+import type { Output } from './io.js';
+
+/** The stderr warning for corrupt lines a read skipped (issue 3); a torn tail is not mentioned. */
+export function reportSkipped(stats: Map<string, ReadStats>, output: Output): void {
+  for (const [job, s] of stats) {
+    if (s.corrupt === 0) continue;
+    const lines = s.corrupt === 1 ? 'line' : 'lines';
+    output.err(
+      `warning: skipped ${s.corrupt} corrupt ${lines} in ${job} (run 'events verify --job ${job}')\n`,
+    );
+  }
+}

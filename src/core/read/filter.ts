@@ -1,0 +1,96 @@
+import { InvalidArgumentError } from '../errors.js';
+import { severityRank, type EventRecord, type Severity } from '../schema/envelope.js';
+import { kindMatcher } from './event-type.js';
+
+/** The filters of `events query`, `tail` and `export`, and of `readEvents()`. All given must match. */
+export interface EventFilter {
+  /** Job ids; all jobs when empty. */
+  jobs?: string[];
+  /** Event types: `AgentFailed`, `agent_failed`, or prefixes such as `agent_*`. */
+  kinds?: string[];
+  agents?: string[];
+  /** `data.item_id` */
+  items?: string[];
+  correlation?: string;
+  /** Minimum severity. */
+  severity?: Severity;
+  /** Inclusive lower bound, microseconds since the epoch. */
+  sinceUs?: number;
+  /** Exclusive upper bound, microseconds since the epoch. */
+  untilUs?: number;
+  /** A regular expression over the raw line (a plain substring with `fixed`). */
+  grep?: string;
+  fixed?: boolean;
+  /** `path=value` on fields of `data` (dotted paths); a string field compares as text, others as JSON. */
+  where?: string[];
+}
+
+export type RecordPredicate = (record: EventRecord, line: string) => boolean;
+
+export function compileFilter(filter: EventFilter): RecordPredicate {
+  const tests: RecordPredicate[] = [];
+  const kind = kindMatcher(filter.kinds ?? []);
+  if (kind !== undefined) tests.push((r) => kind(r.event_type));
+  if (filter.agents?.length) {
+    const agents = new Set(filter.agents);
+    tests.push((r) => r.agent_id !== undefined && agents.has(r.agent_id));
+  }
+  if (filter.items?.length) {
+    const items = new Set(filter.items);
+    tests.push((r) => items.has(String(field(r.data, ['item_id']))));
+  }
+  if (filter.correlation !== undefined) {
+    const correlation = filter.correlation;
+    tests.push((r) => r.correlation_id === correlation);
+  }
+  if (filter.severity !== undefined) {
+    const min = severityRank(filter.severity);
+    tests.push((r) => severityRank(r.severity) >= min);
+  }
+  if (filter.grep !== undefined) {
+    const grep = filter.grep;
+    if (filter.fixed === true) tests.push((_, line) => line.includes(grep));
+    else {
+      const pattern = compileRegex(grep);
+      tests.push((_, line) => pattern.test(line));
+    }
+  }
+  for (const clause of filter.where ?? []) {
+    const eq = clause.indexOf('=');
+    if (eq <= 0)
+      throw new InvalidArgumentError(`--where takes path=value (a field of data), not "${clause}"`);
+    const path = clause
+      .slice(0, eq)
+      .replace(/^data\./, '')
+      .split('.');
+    const expected = clause.slice(eq + 1);
+    tests.push((r) => {
+      const value = field(r.data, path);
+      return (
+        value !== undefined &&
+        (typeof value === 'string' ? value === expected : JSON.stringify(value) === expected)
+      );
+    });
+  }
+  // Time bounds are applied by the reader (they also end a stream early).
+  return (record, line) => tests.every((test) => test(record, line));
+}
+
+function compileRegex(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `--grep: not a regular expression: ${(err as Error).message} (use --fixed for plain text)`,
+    );
+  }
+}
+
+function field(data: unknown, path: string[]): unknown {
+  let value = data;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
