@@ -22,6 +22,11 @@ export function formatDemoResult(result: DemoResult, chalk: ChalkInstance): stri
   for (const stream of log.streams) {
     lines.push(`  head of stream ${stream.stream}: seq ${stream.lastSeq ?? 0}, hash ${stream.head}`);
   }
+  const dirFlag =
+    path.dirname(log.jobDir) === path.resolve('.mmm/mapreduce/events')
+      ? ''
+      : ` --dir ${displayPath(path.dirname(log.jobDir))}`;
+  lines.push(`Look at it: events query${dirFlag} --job ${plan.jobId} --kind AgentFailed -o pretty`);
   return lines.join('\n') + '\n';
 }
 
