@@ -1,7 +1,8 @@
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
 import type { ReadEvent } from '../core/read/reader.js';
 import { summarizeEvent } from '../core/summary.js';
 import { colorBySeverity, displayTime, formatPretty, type FormatContext } from './format/event.js';
+import { plainTable } from './format/table.js';
 import { drain, type Output } from './io.js';
 import { choiceArg } from './options.js';
 
@@ -27,11 +28,7 @@ export class EventPrinter {
     private readonly ctx: FormatContext,
   ) {
     if (format === 'table') {
-      this.table = new Table({
-        head: ['time', 'job', 'stream:seq', 'agent', 'event', 'details'],
-        style: { head: ctx.chalk.level > 0 ? ['bold'] : [], border: [] },
-        // One rule under the header, none between rows.
-        chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+      this.table = plainTable(['time', 'job', 'stream:seq', 'agent', 'event', 'details'], ctx.chalk, {
         wordWrap: true,
       });
     }

@@ -1,4 +1,3 @@
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { jobStatus, type JobState, type JobStatus } from '../../core/read/job-status.js';
 import { listJobIds } from '../../core/read/jobs-dir.js';
@@ -8,6 +7,7 @@ import { parseMicros } from '../../core/clock.js';
 import { duration } from '../../core/summary.js';
 import { humanBytes } from '../../core/truncate.js';
 import { displayTime } from '../format/event.js';
+import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
 import { choiceArg, dirOption, integerArg } from '../options.js';
 
@@ -70,8 +70,8 @@ function formatJobs(jobs: JobStatus[], output: Output, utc: boolean): string {
     paused: chalk.yellow,
     stopped: chalk.gray,
   };
-  const table = new Table({
-    head: [
+  const table = plainTable(
+    [
       'job',
       'status',
       'done/failed/total',
@@ -82,9 +82,8 @@ function formatJobs(jobs: JobStatus[], output: Output, utc: boolean): string {
       'events',
       'size',
     ],
-    style: { head: chalk.level > 0 ? ['bold'] : [], border: [] },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
+    chalk,
+  );
   for (const j of jobs) {
     table.push([
       j.job,

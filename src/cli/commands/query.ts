@@ -66,12 +66,16 @@ export async function runQuery(
   });
   let printed = 0;
   if (flags.last !== undefined) {
-    const newest: ReadEvent[] = [];
+    // A ring of the newest matches: memory bounded by --last, constant work per event.
+    const ring: ReadEvent[] = [];
+    let seen = 0;
     for await (const event of reader) {
-      newest.push(event);
-      if (newest.length > flags.last) newest.shift();
+      if (flags.last === 0) continue;
+      ring[seen++ % flags.last] = event;
     }
-    for (const event of newest) {
+    const start = seen > flags.last ? seen % flags.last : 0;
+    for (let i = 0; i < ring.length; i++) {
+      const event = ring[(start + i) % ring.length] as ReadEvent;
       if (!(await printer.print(event))) break;
       printed++;
     }

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import path from 'node:path';
 import type { DemoResult } from '../../core/demo/run.js';
+import { DEFAULT_EVENTS_DIR } from '../../core/paths.js';
 import { duration } from '../../core/summary.js';
 import { humanBytes } from '../../core/truncate.js';
 
@@ -23,7 +24,7 @@ export function formatDemoResult(result: DemoResult, chalk: ChalkInstance): stri
     lines.push(`  head of stream ${stream.stream}: seq ${stream.lastSeq ?? 0}, hash ${stream.head}`);
   }
   const dirFlag =
-    path.dirname(log.jobDir) === path.resolve('.mmm/mapreduce/events')
+    path.dirname(log.jobDir) === path.resolve(DEFAULT_EVENTS_DIR)
       ? ''
       : ` --dir ${displayPath(path.dirname(log.jobDir))}`;
   lines.push(`Look at it: events query${dirFlag} --job ${plan.jobId} --kind AgentFailed -o pretty`);
