@@ -71,20 +71,28 @@ export function rawLines(file: string): string[] {
  * and each prev is the first 32 hex chars of SHA-256 of the previous line (the first line's from the
  * genesis string of DESIGN.md). Returns the parsed records.
  */
-export function checkChain(file: string, logId: string, stream: string): Record<string, unknown>[] {
+export function checkChain(
+  files: string | string[],
+  logId: string,
+  stream: string,
+): Record<string, unknown>[] {
   const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 32);
   let prev = sha(`mmm-events/1\n${logId}\n${stream}`);
   const records: Record<string, unknown>[] = [];
-  rawLines(file).forEach((line, i) => {
-    const record = JSON.parse(line) as Record<string, unknown>;
-    if (record.seq !== i + 1) throw new Error(`line ${i + 1} of ${file} has seq ${String(record.seq)}`);
-    if (record.prev !== prev)
-      throw new Error(`line ${i + 1} of ${file}: prev ${String(record.prev)}, expected ${prev}`);
-    if (record.stream !== stream)
-      throw new Error(`line ${i + 1} of ${file} names stream ${String(record.stream)}`);
-    prev = sha(line);
-    records.push(record);
-  });
+  const file = [files].flat().join(', ');
+  [files]
+    .flat()
+    .flatMap(rawLines)
+    .forEach((line, i) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      if (record.seq !== i + 1) throw new Error(`line ${i + 1} of ${file} has seq ${String(record.seq)}`);
+      if (record.prev !== prev)
+        throw new Error(`line ${i + 1} of ${file}: prev ${String(record.prev)}, expected ${prev}`);
+      if (record.stream !== stream)
+        throw new Error(`line ${i + 1} of ${file} names stream ${String(record.stream)}`);
+      prev = sha(line);
+      records.push(record);
+    });
   return records;
 }
 

@@ -83,6 +83,42 @@ describe('writer: sequence, chain and timestamps', () => {
     assert.equal(records.filter((r) => r.id === 'producer-id-4').length, 1);
   });
 
+  for (const durability of ['fsync', 'buffered'] as Durability[]) {
+    it(`${durability}: rotates at rotateBytes into segments that continue seq and chain, also after a reopen`, async () => {
+      const dir = tempDir();
+      const jobDir = path.join(dir, 'job-rot');
+      let log = await EventLog.open({
+        dir,
+        jobId: 'job-rot',
+        durability,
+        rotateBytes: 4096,
+        batchBytes: 1024,
+      });
+      await Promise.all(Array.from({ length: 200 }, (_, i) => log.append(progressEvent(i))));
+      await log.close();
+      log = await EventLog.open({ dir, jobId: 'job-rot', durability, rotateBytes: 4096 });
+      for (let i = 200; i < 300; i++) await log.append(progressEvent(i));
+      await log.close();
+      const files = segmentFiles(jobDir);
+      assert.ok(files.length >= 10, `expected many segments, got ${files.length}`);
+      for (const file of files.slice(0, -1)) {
+        // A segment is sealed once it reaches rotateBytes; it overshoots by at most one batch.
+        const size = fs.statSync(file).size;
+        assert.ok(size >= 4096 && size < 4096 + 2048, `${path.basename(file)} is ${size} bytes`);
+      }
+      const records = checkChain(files, logIdOf(jobDir), 'main');
+      assert.equal(records.length, 300);
+      for (const file of files) {
+        const base = Number(/-(\d{20})\.jsonl$/.exec(file)?.[1]);
+        assert.equal(
+          JSON.parse(rawLines(file)[0] ?? '{}').seq ?? base,
+          base,
+          `${file} starts at its base seq`,
+        );
+      }
+    });
+  }
+
   it('withCorrelation sets the correlation id through nested async work; the default is the job id', async () => {
     const dir = tempDir();
     const log = await EventLog.open({ dir, jobId: 'job-corr' });

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 
 /** Makes a directory entry durable: fsync on the directory itself. */
@@ -8,6 +9,16 @@ export async function fsyncDir(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** fsyncDir for code that must not yield (between two batches of a writer). */
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -70,6 +70,11 @@ export async function recoverStream(
       await handle.truncate(scan.goodEnd);
       await handle.sync();
     }
+    // A segment just started by a rotation is empty: the chain continues from the one before it.
+    const previous = segments.at(-2);
+    if (scan.records.length === 0 && previous !== undefined && !previous.compressed) {
+      scan = { ...(await scanWholeTail(path.join(jobDir, previous.file))), goodEnd: scan.goodEnd };
+    }
     const last = scan.records.at(-1);
     if (last === undefined) {
       return { ...emptyTail(active.baseSeq, start.prev), segmentFile: active.file, quarantined };
@@ -96,6 +101,17 @@ interface TailScan {
   records: { record: EventRecord; hash: string }[];
   /** Byte offset just after the last good record (or the window start when there is none). */
   goodEnd: number;
+}
+
+/** The records in the tail window of a sealed segment. */
+async function scanWholeTail(file: string): Promise<TailScan> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    return await scanTail(handle, Math.max(0, size - TAIL_WINDOW), size);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function scanTail(handle: fs.FileHandle, from: number, to: number): Promise<TailScan> {

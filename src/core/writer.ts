@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { uuidv7 } from './uuid7.js';
@@ -14,7 +15,7 @@ import {
   WriteError,
 } from './errors.js';
 import { registerExitFlush, unregisterExitFlush } from './exit-hook.js';
-import { fsyncDir, mkdirDurable, pathExists } from './fsutil.js';
+import { fsyncDir, fsyncDirSync, mkdirDurable, pathExists } from './fsutil.js';
 import { assertValidId, sanitizeIdPart } from './ids.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { ensureManifest } from './manifest.js';
@@ -49,6 +50,8 @@ export interface EventLogOptions {
   maxBufferBytes?: number;
   /** Lines longer than this have their largest strings truncated. Default 1 MiB. */
   maxLineBytes?: number;
+  /** The active segment is sealed and a new one started once it holds this many bytes. Default 100 MiB. */
+  rotateBytes?: number;
   /** Also print every record to stdout (or a given stream), after the file has it. */
   echo?: EchoOption;
   /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
@@ -109,10 +112,10 @@ export class EventLog {
   private readonly report: (error: EventsError) => void;
 
   private constructor(
-    private readonly segment: SegmentFile,
+    private segment: SegmentFile,
     private readonly lock: HeldLock,
     private readonly settings: Required<
-      Pick<EventLogOptions, 'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes'>
+      Pick<EventLogOptions, 'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes' | 'rotateBytes'>
     >,
     init: {
       jobId: string;
@@ -152,6 +155,7 @@ export class EventLog {
       batchBytes: positive('batchBytes', options.batchBytes ?? MIB),
       maxBufferBytes: positive('maxBufferBytes', options.maxBufferBytes ?? 64 * MIB),
       maxLineBytes: positive('maxLineBytes', options.maxLineBytes ?? MIB),
+      rotateBytes: positive('rotateBytes', options.rotateBytes ?? 100 * MIB),
     };
     const jobDir = path.join(path.resolve(options.dir ?? DEFAULT_EVENTS_DIR), jobId);
     return ioErrors(`cannot open the log of job ${jobId} in ${jobDir}`, async () => {
@@ -354,7 +358,8 @@ export class EventLog {
       const before = this.chain;
       const batch: { queued: Queued; formed: Formed }[] = [];
       let bytes = 0;
-      while (this.queue.length > 0 && bytes < this.settings.batchBytes) {
+      const room = this.batchRoom();
+      while (this.queue.length > 0 && bytes < room) {
         const queued = this.queue.shift() as Queued;
         try {
           const formed = this.form(queued.event, queued.tsUs, queued.correlationId);
@@ -379,7 +384,38 @@ export class EventLog {
         queued.resolve(formed.receipt);
         this.echo?.write(formed.record, formed.line);
       }
+      this.rotateIfFull(this.chain.seq + 1);
     }
+  }
+
+  /**
+   * Seals the active segment once it is full and starts the next one, whose first record continues the
+   * seq and the chain. Runs between batches, so nothing is in flight. A failure is reported and the
+   * writer keeps appending to the full segment, trying again after the next batch.
+   */
+  private rotateIfFull(nextSeq: number): void {
+    if (this.segment.size < this.settings.rotateBytes) return;
+    const next = path.join(this.jobDir, segmentFileName(this.stream, nextSeq));
+    let opened: SegmentFile | undefined;
+    try {
+      this.segment.syncSync();
+      opened = SegmentFile.open(next, 0);
+      opened.syncSync();
+      fsyncDirSync(this.jobDir);
+    } catch (err) {
+      if (opened !== undefined) {
+        opened.close();
+        fs.rmSync(next, { force: true });
+      }
+      this.report(
+        err instanceof EventsError
+          ? err
+          : new WriteError(`cannot start ${next}: ${String(err)}`, errnoCode(err)),
+      );
+      return;
+    }
+    this.segment.close();
+    this.segment = opened;
   }
 
   // buffered mode: formed at once (the receipt needs its seq), written later, retried on failure.
@@ -420,26 +456,44 @@ export class EventLog {
     this.flushTimer.unref();
   }
 
-  /** Writes what is buffered in one write; on failure keeps it, reports, and retries later. */
+  /** Writes what is buffered, a batch at a time; on failure keeps the rest, reports, and retries later. */
   private writeUnwritten(): void {
-    if (this.unwritten.length === 0) return;
-    const batch = this.unwritten;
-    const buffer = Buffer.from(batch.map((f) => f.line).join(''));
-    try {
-      this.segment.appendSync(buffer);
-    } catch (err) {
-      const error = err instanceof WriteError ? err : new WriteError(String(err), errnoCode(err));
-      const firstFailure = this.lastWriteError === undefined;
-      this.lastWriteError = error;
-      if (firstFailure) this.report(error);
-      if (!this.closed) this.scheduleFlush(Math.min(5000, this.settings.flushMs * 10));
-      return;
+    let done = 0;
+    while (done < this.unwritten.length) {
+      const room = this.batchRoom();
+      const batch: Formed[] = [];
+      let bytes = 0;
+      for (let i = done; i < this.unwritten.length && (bytes === 0 || bytes < room); i++) {
+        const formed = this.unwritten[i] as Formed;
+        batch.push(formed);
+        bytes += formed.line.length;
+      }
+      const buffer = Buffer.from(batch.map((f) => f.line).join(''));
+      try {
+        this.segment.appendSync(buffer);
+      } catch (err) {
+        const error = err instanceof WriteError ? err : new WriteError(String(err), errnoCode(err));
+        const firstFailure = this.lastWriteError === undefined;
+        this.lastWriteError = error;
+        if (firstFailure) this.report(error);
+        if (!this.closed) this.scheduleFlush(Math.min(5000, this.settings.flushMs * 10));
+        break;
+      }
+      this.segment.commit(buffer.length);
+      done += batch.length;
+      this.unwrittenBytes -= bytes;
+      this.lastWriteError = undefined;
+      for (const formed of batch) this.echo?.write(formed.record, formed.line);
+      // In buffered mode later events may be formed already: the next segment starts at the first unwritten.
+      const firstUnwritten = this.unwritten[done];
+      this.rotateIfFull(firstUnwritten === undefined ? this.chain.seq + 1 : firstUnwritten.record.seq);
     }
-    this.segment.commit(buffer.length);
-    this.unwritten = [];
-    this.unwrittenBytes = 0;
-    this.lastWriteError = undefined;
-    for (const formed of batch) this.echo?.write(formed.record, formed.line);
+    this.unwritten = done === this.unwritten.length ? [] : this.unwritten.slice(done);
+  }
+
+  /** How much the next batch may hold: a batch never runs past the point where the segment rotates. */
+  private batchRoom(): number {
+    return Math.min(this.settings.batchBytes, this.settings.rotateBytes - this.segment.size);
   }
 }
 
