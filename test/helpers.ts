@@ -1,4 +1,4 @@
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -106,3 +106,65 @@ export const progressEvent = (i: number, agent = 'agent-1') =>
     agent_id: agent,
     data: { item_id: `item-${i}`, step: 'build', progress_pct: 50 },
   }) as const;
+
+/** A running `bin/events` whose stdout is read line by line while the test acts. */
+export class LiveCli {
+  readonly lines: string[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+  private waiters: (() => void)[] = [];
+
+  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let partial = '';
+    this.child.stdout?.setEncoding('utf8').on('data', (data: string) => {
+      const parts = (partial + data).split('\n');
+      partial = parts.pop() ?? '';
+      this.lines.push(...parts);
+      this.notify();
+    });
+    this.child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code, signal) => {
+        this.notify();
+        resolve({ code, signal });
+      }),
+    );
+    after(() => this.child.kill('SIGKILL'));
+  }
+
+  /** Resolves once `count` lines have been printed; rejects after `timeoutMs` naming what it saw. */
+  async waitForLines(count: number, timeoutMs = 15_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines.length < count) {
+      if (this.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `expected ${count} lines, got ${this.lines.length} (exit ${String(this.child.exitCode)}): ${this.stderr}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.lines.slice(0, count);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,4 +1,5 @@
 import type Table from 'cli-table3';
+import type { Command } from 'commander';
 import type { ReadEvent } from '../core/read/reader.js';
 import { summarizeEvent } from '../core/summary.js';
 import { colorBySeverity, displayTime, formatPretty, type FormatContext } from './format/event.js';
@@ -8,7 +9,18 @@ import { choiceArg } from './options.js';
 
 export const EVENT_FORMATS = ['pretty', 'table', 'json', 'jsonl'] as const;
 export type EventFormat = (typeof EVENT_FORMATS)[number];
-export const eventFormatArg = choiceArg('--output', EVENT_FORMATS);
+const eventFormatArg = choiceArg('--output', EVENT_FORMATS);
+
+/** -o and --json, shared by the commands that print events. */
+export function addEventFormatOptions(command: Command): Command {
+  return command
+    .option(
+      '-o, --output <format>',
+      'pretty, table, json or jsonl (default: pretty on a terminal, jsonl in a pipe)',
+      eventFormatArg,
+    )
+    .option('--json', 'same as -o jsonl');
+}
 
 /** -o, else --json (jsonl), else pretty on a terminal and jsonl into a pipe. */
 export function chooseFormat(output: Output, flags: { output?: EventFormat; json?: boolean }): EventFormat {

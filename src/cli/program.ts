@@ -4,6 +4,7 @@ import type { Output } from './io.js';
 import { registerDemo } from './commands/demo.js';
 import { registerQuery } from './commands/query.js';
 import { registerJobs } from './commands/jobs.js';
+import { registerTail } from './commands/tail.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -28,6 +29,7 @@ export function createProgram(output: Output): Command {
     });
   registerDemo(program, output);
   registerQuery(program, output);
+  registerTail(program, output);
   registerJobs(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import { decodeCursor, encodeCursor, type Cursor } from '../../core/read/cursor.js';
 import { locateEventsDir } from '../../core/read/locate.js';
-import { readEvents, type ReadEvent } from '../../core/read/reader.js';
+import { lastOf } from '../../core/read/last.js';
+import { readEvents } from '../../core/read/reader.js';
 import { writeFileAtomic } from '../../core/fsutil.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
 import type { Output } from '../io.js';
 import { dirOption, integerArg } from '../options.js';
-import { chooseFormat, EventPrinter, eventFormatArg, type EventFormat } from '../print-events.js';
+import { addEventFormatOptions, chooseFormat, EventPrinter, type EventFormat } from '../print-events.js';
 import { reportSkipped } from '../report-skipped.js';
 
 export interface QueryFlags extends FilterFlags {
@@ -39,16 +40,10 @@ export function registerQuery(program: Command, output: Output): void {
     )
     .option('--after-cursor <cursor>', 'only events after this cursor (printed by --show-cursor)')
     .option('--cursor-file <file>', 'resume after the cursor in this file and write the new cursor back')
-    .option('--show-cursor', 'print the cursor after the last event to stderr')
-    .option(
-      '-o, --output <format>',
-      'pretty, table, json or jsonl (default: pretty on a terminal, jsonl in a pipe)',
-      eventFormatArg,
-    )
-    .option('--json', 'same as -o jsonl')
-    .action(async (flags: QueryFlags) => {
-      await runQuery(flags, output);
-    });
+    .option('--show-cursor', 'print the cursor after the last event to stderr');
+  addEventFormatOptions(command).action(async (flags: QueryFlags) => {
+    await runQuery(flags, output);
+  });
 }
 
 /** Prints the selected events; returns how many were printed and the cursor after them. */
@@ -65,22 +60,9 @@ export async function runQuery(
     utc: flags.utc === true,
   });
   let printed = 0;
-  if (flags.last !== undefined) {
-    // A ring of the newest matches: memory bounded by --last, constant work per event.
-    const ring: ReadEvent[] = [];
-    let seen = 0;
-    for await (const event of reader) {
-      if (flags.last === 0) continue;
-      ring[seen++ % flags.last] = event;
-    }
-    const start = seen > flags.last ? seen % flags.last : 0;
-    for (let i = 0; i < ring.length; i++) {
-      const event = ring[(start + i) % ring.length] as ReadEvent;
-      if (!(await printer.print(event))) break;
-      printed++;
-    }
-  } else if (flags.limit !== 0) {
-    for await (const event of reader) {
+  const events = flags.last === undefined ? reader : await lastOf(reader, flags.last);
+  if (flags.limit !== 0) {
+    for await (const event of events) {
       if (!(await printer.print(event))) break;
       if (++printed === flags.limit) break;
     }

@@ -13,6 +13,8 @@ export interface ReadOptions extends EventFilter {
   dir: string;
   /** Only events after this position (per job and stream). */
   afterCursor?: Cursor;
+  /** Called with every record read, matched or not, in order (to track state next to a filtered read). */
+  observe?: (record: EventRecord) => void;
 }
 
 export interface ReadEvent {
@@ -63,6 +65,7 @@ export class EventReader implements AsyncIterable<ReadEvent> {
           continue;
         }
         this.consumed(record);
+        this.options.observe?.(record);
         if ((sinceUs === undefined || head.tsUs >= sinceUs) && matches(record, head.event.line))
           yield head.event;
         await pushNext(heap, head.rest);
@@ -120,9 +123,12 @@ async function pushNext(heap: MinHeap<Head>, rest: AsyncIterator<ReadEvent>): Pr
 }
 
 function order(a: Head, b: Head): number {
-  const x = a.event.record;
-  const y = b.event.record;
-  return a.tsUs - b.tsUs || compare(x.stream, y.stream) || x.seq - y.seq || compare(x.job_id, y.job_id);
+  return compareRecords(a.event.record, a.tsUs, b.event.record, b.tsUs);
+}
+
+/** The order of a merged read: (ts, stream, seq, job). */
+export function compareRecords(x: EventRecord, xTsUs: number, y: EventRecord, yTsUs: number): number {
+  return xTsUs - yTsUs || compare(x.stream, y.stream) || x.seq - y.seq || compare(x.job_id, y.job_id);
 }
 
 function compare(a: string, b: string): number {

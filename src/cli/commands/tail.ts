@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { DataError, InvalidArgumentError } from '../../core/errors.js';
+import { locateEventsDir } from '../../core/read/locate.js';
+import { tailEvents, type JobOutcome } from '../../core/read/tail.js';
+import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
+import type { Output } from '../io.js';
+import { dirOption, integerArg } from '../options.js';
+import { addEventFormatOptions, chooseFormat, EventPrinter, type EventFormat } from '../print-events.js';
+import { reportSkipped } from '../report-skipped.js';
+
+export interface TailFlags extends FilterFlags {
+  dir?: string;
+  lines: number;
+  follow?: boolean;
+  untilDone?: boolean;
+  output?: EventFormat;
+  json?: boolean;
+}
+
+export function registerTail(program: Command, output: Output): void {
+  const command = program
+    .command('tail')
+    .description('print the newest events; with -f, keep printing new ones as they are written')
+    .addOption(dirOption())
+    .option(
+      '-n, --lines <n>',
+      'how many of the newest events to start with',
+      integerArg('-n', 0, 1_000_000),
+      10,
+    )
+    .option('-f, --follow', 'keep following: appends, new streams, new segments and new jobs')
+    .option('--until-done', 'follow one job (--job) until it completes (exit 0) or fails (exit 4)');
+  addEventFormatOptions(addFilterOptions(command)).action(async (flags: TailFlags) => {
+    await runTail(flags, output);
+  });
+}
+
+/** Prints the tail of the log; with -f runs until Ctrl-C, SIGTERM, a closed pipe or --until-done. */
+export async function runTail(
+  flags: TailFlags,
+  output: Output,
+): Promise<{ outcome: JobOutcome | undefined }> {
+  const follow = flags.follow === true || flags.untilDone === true;
+  const format = chooseFormat(output, flags);
+  if (follow && format === 'table') {
+    throw new InvalidArgumentError(
+      '-o table prints once the events are all read; with -f use pretty or jsonl',
+    );
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  const tail = tailEvents({
+    dir: locateEventsDir({ dir: flags.dir, env: output.io.env }),
+    ...toFilter(flags),
+    last: flags.lines,
+    follow,
+    untilDone: flags.untilDone,
+    signal: stop.signal,
+  });
+  const printer = new EventPrinter(output, format, { chalk: output.chalk, utc: flags.utc === true });
+  try {
+    for await (const event of tail) {
+      if (!(await printer.print(event))) break;
+    }
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+  printer.end();
+  reportSkipped(tail.stats, output);
+  if (flags.untilDone === true && tail.outcome === 'failed') {
+    throw new DataError(`job ${flags.job[0] ?? ''} failed`);
+  }
+  return { outcome: tail.outcome };
+}

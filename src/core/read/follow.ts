@@ -1,0 +1,308 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { parseMicros } from '../clock.js';
+import { errnoCode } from '../errors.js';
+import type { ReadStats } from '../line-reader.js';
+import { parseRecord } from '../record.js';
+import { listSegments } from '../recover.js';
+import type { SegmentName } from '../paths.js';
+import type { EventRecord } from '../schema/envelope.js';
+import type { Cursor } from './cursor.js';
+import { compileFilter, type EventFilter } from './filter.js';
+import { listJobIds, openJob } from './jobs-dir.js';
+import { compareRecords, type ReadEvent } from './reader.js';
+
+/** Where each stream of a job ended at one moment: `${job}/${stream}` → its newest segment and size. */
+export type StreamPositions = Map<string, { segment: string; offset: number }>;
+
+export interface FollowOptions extends EventFilter {
+  dir: string;
+  /**
+   * Where to begin: after `positions` (byte offsets, from `snapshotStreams`) and after `cursor` (seqs
+   * already seen). Streams in neither are read from their first segment. Default: everything.
+   */
+  from?: { positions: StreamPositions; cursor?: Cursor };
+  /** How often files are checked when no change notification arrives. Default 100 ms. */
+  pollMs?: number;
+  /** Ends the iteration (after the current batch). */
+  signal?: AbortSignal;
+  /** Called with every record read, matched or not, in order (to track state next to a filtered read). */
+  observe?: (record: EventRecord) => void;
+  /** Checked after each batch: true ends the iteration. */
+  doneWhen?: () => boolean;
+}
+
+interface Tracked {
+  job: string;
+  stream: string;
+  jobDir: string;
+  /** The segment being read (a plain file name) and the offset of the next whole line in it. */
+  segment: string;
+  offset: number;
+  /** The last seq seen: lines at or before it are not emitted again. */
+  seq: number;
+  /** Until when (ms since the epoch) this stream is polled every tick rather than every few. */
+  hotUntil: number;
+}
+
+const CHUNK = 1024 * 1024;
+/** Streams quiet for longer than this are checked every SLOW_EVERY ticks (plus on change notifications). */
+const HOT_MS = 60_000;
+const SLOW_EVERY = 10;
+/** After a change notification, wait this long for more before reading (a burst becomes one read). */
+const COALESCE_MS = 5;
+
+/** The newest segment and its size for every stream of the given jobs (all jobs when none). */
+export async function snapshotStreams(dir: string, jobs: string[] = []): Promise<StreamPositions> {
+  const positions: StreamPositions = new Map();
+  for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
+    const { jobDir } = await openJob(dir, job);
+    for (const segment of newestPerStream(await listSegments(jobDir))) {
+      const file = path.join(jobDir, segment.file);
+      const size = await sizeOf(file);
+      if (size !== undefined) {
+        positions.set(`${job}/${segment.stream}`, {
+          segment: segment.file,
+          offset: await lineStartAtOrBefore(file, size),
+        });
+      }
+    }
+  }
+  return positions;
+}
+
+/**
+ * Follows a log as it grows, like `tail -f`: appends to every stream, new segments after a rotation,
+ * new streams and (when no job is named) new jobs. Change notifications (fs.watch) wake it at once; a
+ * stat poll backs them up, as watching is unreliable on some filesystems (DESIGN.md section 4). Each
+ * batch of new events is emitted in (ts, stream, seq) order; each stream's events in seq order, once.
+ */
+export class EventFollower implements AsyncIterable<ReadEvent> {
+  readonly stats = new Map<string, ReadStats>();
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly segmentsOf = new Map<string, string[]>();
+  private readonly jobs = new Set<string>();
+  private readonly dirtyJobs = new Set<string>();
+  private readonly watchers: fs.FSWatcher[] = [];
+  private rootDirty = true;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: FollowOptions) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ReadEvent> {
+    const { signal, sinceUs, untilUs } = this.options;
+    const matches = compileFilter(this.options);
+    const onAbort = () => this.wake?.();
+    signal?.addEventListener('abort', onAbort);
+    this.watch(this.options.dir, () => (this.rootDirty = true));
+    try {
+      for (const job of this.options.jobs ?? []) await this.addJob(job);
+      for (let tick = 0; signal?.aborted !== true; tick++) {
+        const thorough = tick % SLOW_EVERY === 0;
+        await this.discover(thorough);
+        const batch: { record: EventRecord; line: string; tsUs: number }[] = [];
+        let more = false;
+        const now = Date.now();
+        for (const t of this.tracked.values()) {
+          if (thorough || t.hotUntil > now || this.dirtyJobs.has(t.job)) {
+            more = (await this.readStream(t, batch)) || more;
+          }
+        }
+        this.dirtyJobs.clear();
+        batch.sort((a, b) => compareRecords(a.record, a.tsUs, b.record, b.tsUs));
+        for (const { record, line, tsUs } of batch) {
+          this.options.observe?.(record);
+          const inTime =
+            (sinceUs === undefined || tsUs >= sinceUs) && (untilUs === undefined || tsUs < untilUs);
+          if (inTime && matches(record, line)) yield { record, line };
+        }
+        if (this.options.doneWhen?.() === true) return;
+        if (!more) await this.sleep(this.options.pollMs ?? 100);
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      for (const watcher of this.watchers) watcher.close();
+    }
+  }
+
+  /** New jobs (when following all of them), new segments and new streams. */
+  private async discover(thorough: boolean): Promise<void> {
+    if ((this.options.jobs ?? []).length === 0) {
+      if (this.rootDirty || thorough) {
+        this.rootDirty = false;
+        for (const job of await listJobIds(this.options.dir)) {
+          if (!this.jobs.has(job)) await this.addJob(job);
+        }
+      }
+    }
+    for (const job of this.jobs) {
+      if (thorough || this.dirtyJobs.has(job)) await this.listStreams(job);
+    }
+  }
+
+  private async addJob(job: string): Promise<void> {
+    const { jobDir } = await openJob(this.options.dir, job);
+    this.jobs.add(job);
+    this.stats.set(job, { corrupt: 0, tornTail: false });
+    this.watch(jobDir, () => this.dirtyJobs.add(job));
+    await this.listStreams(job);
+  }
+
+  private async listStreams(job: string): Promise<void> {
+    const jobDir = path.join(this.options.dir, job);
+    let segments: SegmentName[];
+    try {
+      segments = await listSegments(jobDir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return; // the job was pruned while followed
+      throw err;
+    }
+    // Readers prefer the plain file of a segment that also exists compressed (DESIGN.md section 5).
+    const plain = segments.filter((s) => !s.compressed);
+    for (const stream of new Set(plain.map((s) => s.stream))) {
+      const key = `${job}/${stream}`;
+      const names = plain.filter((s) => s.stream === stream).map((s) => s.file);
+      this.segmentsOf.set(key, names);
+      if (!this.tracked.has(key)) this.tracked.set(key, this.startOf(job, stream, jobDir, names));
+    }
+  }
+
+  private startOf(job: string, stream: string, jobDir: string, segments: string[]): Tracked {
+    const key = `${job}/${stream}`;
+    const seq = this.options.from?.cursor?.[job]?.streams[stream] ?? 0;
+    const known = this.options.from?.positions.get(key);
+    const first = segments[0] as string;
+    const start =
+      known !== undefined && segments.includes(known.segment) ? known : { segment: first, offset: 0 };
+    return { job, stream, jobDir, ...start, seq, hotUntil: Date.now() + HOT_MS };
+  }
+
+  /** Reads what is new in one stream (at most a chunk); true when more is waiting. */
+  private async readStream(t: Tracked, batch: { record: EventRecord; line: string; tsUs: number }[]) {
+    const stats = this.stats.get(t.job) as ReadStats;
+    for (;;) {
+      const segments = this.segmentsOf.get(`${t.job}/${t.stream}`) ?? [];
+      const next = segments[segments.indexOf(t.segment) + 1];
+      const file = path.join(t.jobDir, t.segment);
+      const size = await sizeOf(file);
+      if (size === undefined || size < t.offset) {
+        // Compressed or pruned: carry on with the next segment. Cut back (a recovered torn tail):
+        // read it again from the start, as seqs already seen are skipped.
+        if (size === undefined && next === undefined) return false;
+        if (size === undefined) Object.assign(t, { segment: next, offset: 0 });
+        else t.offset = 0;
+        continue;
+      }
+      if (size > t.offset) {
+        const { lines, consumed } = await readLines(file, t.offset, size);
+        t.offset += consumed;
+        t.hotUntil = Date.now() + HOT_MS;
+        for (const line of lines) {
+          const record = parseRecord(line);
+          if (record === undefined) stats.corrupt++;
+          else if (record.seq > t.seq) {
+            t.seq = record.seq;
+            batch.push({ record, line, tsUs: parseMicros(record.ts) });
+          }
+        }
+        if (t.offset < size && consumed > 0) return true;
+      }
+      // A segment with a successor is sealed: once read (a torn remainder cannot grow), move on.
+      if (next === undefined) return false;
+      stats.tornTail ||= t.offset < size;
+      Object.assign(t, { segment: next, offset: 0 });
+    }
+  }
+
+  private watch(target: string, onChange: () => void): void {
+    try {
+      const watcher = fs.watch(target, { persistent: false }, () => {
+        onChange();
+        setTimeout(() => this.wake?.(), COALESCE_MS);
+      });
+      watcher.on('error', () => watcher.close());
+      this.watchers.push(watcher);
+    } catch {
+      // Not watchable here (some network filesystems): the poll alone finds changes.
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+      if (this.options.signal?.aborted === true) done();
+    });
+  }
+}
+
+export function followEvents(options: FollowOptions): EventFollower {
+  return new EventFollower(options);
+}
+
+/** The whole lines from `from` on (up to `to`), reading more than a chunk only for a longer line. */
+async function readLines(
+  file: string,
+  from: number,
+  to: number,
+): Promise<{ lines: string[]; consumed: number }> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    for (let want = CHUNK; ; want *= 2) {
+      const length = Math.min(want, to - from);
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, from);
+      const end = buffer.lastIndexOf(0x0a, bytesRead - 1);
+      if (end === -1 && length < to - from) continue;
+      const lines: string[] = [];
+      let start = 0;
+      for (let nl = buffer.indexOf(0x0a); nl !== -1 && nl <= end; nl = buffer.indexOf(0x0a, start)) {
+        lines.push(buffer.toString('utf8', start, nl));
+        start = nl + 1;
+      }
+      return { lines, consumed: end + 1 };
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The start of the line that `offset` falls in (`offset` itself at a line start): never mid-line. */
+async function lineStartAtOrBefore(file: string, offset: number): Promise<number> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    let end = offset;
+    while (end > 0) {
+      const start = Math.max(0, end - 64 * 1024);
+      const buffer = Buffer.alloc(end - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      const nl = buffer.lastIndexOf(0x0a);
+      if (nl !== -1) return start + nl + 1;
+      end = start;
+    }
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await fsp.stat(file)).size;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function newestPerStream(segments: SegmentName[]): SegmentName[] {
+  const newest = new Map<string, SegmentName>();
+  for (const s of segments) if (!s.compressed) newest.set(s.stream, s);
+  return [...newest.values()];
+}
