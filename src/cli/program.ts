@@ -5,6 +5,8 @@ import { registerDemo } from './commands/demo.js';
 import { registerQuery } from './commands/query.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerTail } from './commands/tail.js';
+import { registerExport } from './commands/export.js';
+import { registerShow } from './commands/show.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -30,6 +32,8 @@ export function createProgram(output: Output): Command {
   registerDemo(program, output);
   registerQuery(program, output);
   registerTail(program, output);
+  registerExport(program, output);
+  registerShow(program, output);
   registerJobs(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {

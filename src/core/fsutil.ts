@@ -48,6 +48,44 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 }
 
 /**
+ * Writes a file whole or not at all, from output produced a piece at a time (an export larger than
+ * memory): into a temp file beside it, then fsync, rename and fsync the directory. On any failure the
+ * temp file is removed and `file` is left as it was.
+ */
+export async function writeFileAtomicFrom<T>(
+  file: string,
+  produce: (write: (text: string) => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const tmp = tempNameFor(file);
+  const handle = await fs.open(tmp, 'wx');
+  let pending: string[] = [];
+  let pendingLength = 0;
+  const flush = async () => {
+    const text = pending.join('');
+    pending = [];
+    pendingLength = 0;
+    if (text !== '') await handle.write(text);
+  };
+  try {
+    const result = await produce(async (text) => {
+      pending.push(text);
+      pendingLength += text.length;
+      if (pendingLength >= 256 * 1024) await flush();
+    });
+    await flush();
+    await handle.sync();
+    await handle.close();
+    await fs.rename(tmp, file);
+    await fsyncDir(path.dirname(file));
+    return result;
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
  * Creates `file` with `data` only if it does not exist yet (hard link of a synced temp file, which
  * fails with EEXIST instead of clobbering). Returns false when another process created it first.
  */
@@ -76,7 +114,7 @@ export async function pathExists(p: string): Promise<boolean> {
 
 /** A new temporary file beside `file` holding `data`, synced; returns its path. */
 async function writeSyncedTemp(file: string, data: string | Uint8Array): Promise<string> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = tempNameFor(file);
   const handle = await fs.open(tmp, 'wx');
   try {
     await handle.writeFile(data);
@@ -85,4 +123,8 @@ async function writeSyncedTemp(file: string, data: string | Uint8Array): Promise
     await handle.close();
   }
   return tmp;
+}
+
+function tempNameFor(file: string): string {
+  return `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -13,6 +13,8 @@ export interface ReadOptions extends EventFilter {
   dir: string;
   /** Only events after this position (per job and stream). */
   afterCursor?: Cursor;
+  /** Only events up to this position (a second pass over exactly what a first pass read). */
+  untilCursor?: Cursor;
   /** Called with every record read, matched or not, in order (to track state next to a filtered read). */
   observe?: (record: EventRecord) => void;
 }
@@ -85,6 +87,8 @@ export class EventReader implements AsyncIterable<ReadEvent> {
     const after = this.options.afterCursor;
     if (after !== undefined) checkCursorLog(after, jobId, manifest.log_id);
     const startFrom = after?.[jobId]?.streams ?? {};
+    const until = this.options.untilCursor;
+    const upTo = until === undefined ? undefined : (until[jobId]?.streams ?? {});
     this.positions[jobId] = { log: manifest.log_id, streams: { ...startFrom } };
     const stats: ReadStats = { corrupt: 0, tornTail: false };
     this.stats.set(jobId, stats);
@@ -93,11 +97,15 @@ export class EventReader implements AsyncIterable<ReadEvent> {
     return streams.map((stream) => {
       const own = segments.filter((s) => s.stream === stream);
       const afterSeq = startFrom[stream] ?? 0;
+      const untilSeq = upTo === undefined ? Infinity : (upTo[stream] ?? 0);
       // A segment whose successor starts at or before the cursor holds nothing new.
-      const wanted = own.filter((s, i) => (own[i + 1]?.baseSeq ?? Infinity) > afterSeq + 1);
+      const wanted = own.filter(
+        (s, i) => (own[i + 1]?.baseSeq ?? Infinity) > afterSeq + 1 && s.baseSeq <= untilSeq,
+      );
       return streamEvents(
         wanted.map((s) => path.join(jobDir, s.file)),
         afterSeq,
+        untilSeq,
         stats,
       )[Symbol.asyncIterator]();
     });
@@ -109,9 +117,15 @@ export function readEvents(options: ReadOptions): EventReader {
   return new EventReader(options);
 }
 
-async function* streamEvents(files: string[], afterSeq: number, stats: ReadStats): AsyncGenerator<ReadEvent> {
+async function* streamEvents(
+  files: string[],
+  afterSeq: number,
+  untilSeq: number,
+  stats: ReadStats,
+): AsyncGenerator<ReadEvent> {
   for (const file of files) {
     for await (const event of readSegmentRecords(file, stats)) {
+      if (event.record.seq > untilSeq) return;
       if (event.record.seq > afterSeq) yield event;
     }
   }

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { findEvent, parseEventRef, type FoundEvent } from '../../core/read/find.js';
+import { locateEventsDir } from '../../core/read/locate.js';
+import { formatShow } from '../format/show.js';
+import type { Output } from '../io.js';
+import { dirOption } from '../options.js';
+
+export interface ShowFlags {
+  dir?: string;
+  json?: boolean;
+  utc?: boolean;
+}
+
+export function registerShow(program: Command, output: Output): void {
+  program
+    .command('show')
+    .description('print one event in full, with its envelope explained')
+    .argument('<job>', 'the job id')
+    .argument('<event>', 'a seq (12), stream:seq (main:12) when the job has several streams, or an event id')
+    .addOption(dirOption())
+    .option('--json', 'only the event, as pretty-printed JSON')
+    .option('--utc', 'print times in UTC instead of local time')
+    .action(async (job: string, ref: string, flags: ShowFlags) => {
+      await runShow(job, ref, flags, output);
+    });
+}
+
+export async function runShow(
+  job: string,
+  ref: string,
+  flags: ShowFlags,
+  output: Output,
+): Promise<FoundEvent> {
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const event = await findEvent(dir, job, parseEventRef(ref));
+  output.out(
+    flags.json === true
+      ? JSON.stringify(event.record, null, 2) + '\n'
+      : formatShow(event, output.chalk, flags.utc === true),
+  );
+  return event;
+}

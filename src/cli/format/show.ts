@@ -1,0 +1,51 @@
+import type { ChalkInstance } from 'chalk';
+import { hashLine } from '../../core/chain.js';
+import type { FoundEvent } from '../../core/read/find.js';
+import { SEVERITIES } from '../../core/schema/envelope.js';
+import { colorBySeverity, displayTime } from './event.js';
+
+/** What each envelope field means, for `events show`. */
+function explanations(event: FoundEvent, utc: boolean): [string, string | undefined, string][] {
+  const r = event.record;
+  return [
+    ['seq', String(r.seq), `position in stream ${r.stream}: 1, 2, 3, ... with no gaps`],
+    [
+      'ts',
+      r.ts,
+      `when the writer stamped it (UTC, microseconds); ${displayTime(r.ts, utc)}${utc ? '' : ' local'}`,
+    ],
+    [
+      'id',
+      r.id,
+      'unique event id (UUIDv7 unless the producer gave one); a retry with the same id is written once',
+    ],
+    ['job_id', r.job_id, 'the job'],
+    ['stream', r.stream, 'the writer that wrote it (one process); seq and prev count per stream'],
+    ['event_type', r.event_type, 'what happened'],
+    ['severity', r.severity, SEVERITIES.join(' < ')],
+    ['agent_id', r.agent_id, 'the agent it is about (job-level events have none)'],
+    [
+      'correlation_id',
+      r.correlation_id,
+      `ties together one unit of work: events query --correlation ${r.correlation_id}`,
+    ],
+    ['prev', r.prev, 'hash of the previous line of the stream: the tamper-evident chain'],
+    ['(hash)', hashLine(event.line), "this line's hash: the next event's prev"],
+    ['(segment)', event.segment, 'the file it is stored in'],
+  ];
+}
+
+/** One event in full: its JSON, then its envelope explained field by field. */
+export function formatShow(event: FoundEvent, chalk: ChalkInstance, utc: boolean): string {
+  const r = event.record;
+  const title = `${r.job_id} ${r.stream}:${r.seq} ${colorBySeverity(chalk, r.severity, r.event_type)}`;
+  const rows = explanations(event, utc).filter(([, value]) => value !== undefined);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const envelope = rows
+    .map(
+      ([name, value, meaning]) =>
+        `  ${name.padEnd(width)}  ${value ?? ''}\n  ${' '.repeat(width)}  ${chalk.dim(meaning)}`,
+    )
+    .join('\n');
+  return `${chalk.bold(title)}\n${JSON.stringify(r, null, 2)}\n\n${chalk.bold('envelope')}\n${envelope}\n`;
+}
