@@ -34,3 +34,17 @@ export { readManifest, type Manifest } from './core/manifest.js';
 export { DEFAULT_EVENTS_DIR, segmentFileName, parseSegmentFileName } from './core/paths.js';
 export { parseRecord, serializeRecord } from './core/record.js';
 export { summarizeEvent, formatEventPlain } from './core/summary.js';
+
+// Reading
+export { readEvents, EventReader, type ReadOptions, type ReadEvent } from './core/read/reader.js';
+export type { ReadStats } from './core/line-reader.js';
+export type { EventFilter } from './core/read/filter.js';
+export { encodeCursor, decodeCursor, type Cursor } from './core/read/cursor.js';
+export { followEvents, snapshotStreams, EventFollower, type FollowOptions } from './core/read/follow.js';
+export { tailEvents, EventTail, type TailOptions, type JobOutcome } from './core/read/tail.js';
+export { findEvent, parseEventRef, type EventRef, type FoundEvent } from './core/read/find.js';
+export { listJobIds } from './core/read/jobs-dir.js';
+export { jobStatus, type JobStatus, type JobState } from './core/read/job-status.js';
+export { locateEventsDir } from './core/read/locate.js';
+export { parseTimeArg } from './core/read/time-parse.js';
+export { exportEvents, EXPORT_FORMATS, type ExportFormat, type ExportSink } from './core/export/export.js';

@@ -2,7 +2,7 @@
 export async function lastOf<T>(items: AsyncIterable<T>, n: number): Promise<T[]> {
   if (n === 0) {
     // Still read to the end: the caller may want the cursor and the counts of the whole read.
-    for await (const _ of items);
+    for await (const item of items) void item;
     return [];
   }
   const ring: T[] = [];
