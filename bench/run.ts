@@ -1,7 +1,8 @@
+import { benchQuery } from './query.js';
 import { benchWrite } from './write.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (all by default), never part of `npm test`. */
-const benches: Record<string, () => Promise<void>> = { write: benchWrite };
+const benches: Record<string, () => Promise<void>> = { write: benchWrite, query: benchQuery };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
   const bench = benches[name];

@@ -32,8 +32,15 @@ export function formatMicros(us: number): string {
   return `${cachedPrefix}${String(us - second * 1_000_000).padStart(6, '0')}Z`;
 }
 
-/** Parses a format v1 timestamp back to microseconds since the epoch. */
+let parsedSecond = '';
+let parsedSecondUs = 0;
+
+/** Parses a format v1 timestamp back to microseconds since the epoch (once per second of text). */
 export function parseMicros(ts: string): number {
-  const ms = Date.parse(ts.slice(0, 23) + 'Z');
-  return ms * 1000 + Number(ts.slice(23, 26));
+  const second = ts.slice(0, 19);
+  if (second !== parsedSecond) {
+    parsedSecondUs = Date.parse(second + 'Z') * 1000;
+    parsedSecond = second;
+  }
+  return parsedSecondUs + Number(ts.slice(20, 26));
 }

@@ -1,5 +1,4 @@
-import fs from 'node:fs';
-import split2 from 'split2';
+import fs from 'node:fs/promises';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
 
@@ -16,39 +15,70 @@ export interface ReadLine {
   line: string;
 }
 
+const CHUNK = 1024 * 1024;
+
 /**
- * Streams the records of one plain segment, as it was when the read began (a writer may append
- * meanwhile). Lines that are not valid records are skipped and counted in `stats`, never fatal.
+ * The whole lines between `from` and `to` (a line start and a size), reading one chunk, or more only
+ * when a single line is longer than a chunk. `consumed` is the bytes of the lines returned: a line
+ * without its `\n` before `to` is left for later (it is being written, or torn).
  */
-export async function* readSegmentRecords(file: string, stats: ReadStats): AsyncGenerator<ReadLine> {
-  const size = await snapshotSize(file);
-  if (size.bytes === 0) return;
-  stats.tornTail ||= !size.endsWithNewline;
-  const lines = fs.createReadStream(file, { end: size.bytes - 1 }).pipe(split2('\n'));
-  let held: string | undefined;
-  for await (const line of lines as AsyncIterable<string>) {
-    if (held !== undefined) yield* parsed(held, stats);
-    held = line;
+export async function readWholeLines(
+  handle: fs.FileHandle,
+  from: number,
+  to: number,
+): Promise<{ lines: string[]; consumed: number }> {
+  for (let want = CHUNK; ; want *= 2) {
+    const length = Math.min(want, to - from);
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, from);
+    const end = bytesRead === 0 ? -1 : buffer.lastIndexOf(0x0a, bytesRead - 1);
+    if (end === -1 && length < to - from && bytesRead === length) continue;
+    const lines: string[] = [];
+    let start = 0;
+    for (
+      let nl = end === -1 ? -1 : buffer.indexOf(0x0a);
+      nl !== -1 && nl <= end;
+      nl = buffer.indexOf(0x0a, start)
+    ) {
+      lines.push(buffer.toString('utf8', start, nl));
+      start = nl + 1;
+    }
+    return { lines, consumed: end + 1 };
   }
-  // The last line of an unterminated file is torn: the writer has not finished it.
-  if (held !== undefined && size.endsWithNewline) yield* parsed(held, stats);
 }
 
-function* parsed(line: string, stats: ReadStats): Generator<ReadLine> {
-  const record = parseRecord(line);
-  if (record === undefined) stats.corrupt++;
-  else yield { record, line };
-}
-
-async function snapshotSize(file: string): Promise<{ bytes: number; endsWithNewline: boolean }> {
-  const handle = await fs.promises.open(file, 'r');
+/**
+ * The lines of one segment from `from` (a line start) to its size when the read began (a writer may
+ * append meanwhile), a chunk at a time. A last line without `\n` is torn: noted, not returned.
+ */
+export async function* segmentLineChunks(file: string, stats: ReadStats, from = 0): AsyncGenerator<string[]> {
+  const handle = await fs.open(file, 'r');
   try {
-    const bytes = (await handle.stat()).size;
-    if (bytes === 0) return { bytes, endsWithNewline: true };
-    const last = Buffer.alloc(1);
-    await handle.read(last, 0, 1, bytes - 1);
-    return { bytes, endsWithNewline: last[0] === 0x0a };
+    const size = (await handle.stat()).size;
+    for (let offset = from; offset < size;) {
+      const { lines, consumed } = await readWholeLines(handle, offset, size);
+      if (consumed === 0) {
+        stats.tornTail = true;
+        return;
+      }
+      offset += consumed;
+      yield lines;
+    }
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Streams the records of one plain segment, as it was when the read began. Lines that are not valid
+ * records are skipped and counted in `stats`, never fatal.
+ */
+export async function* readSegmentRecords(file: string, stats: ReadStats): AsyncGenerator<ReadLine> {
+  for await (const lines of segmentLineChunks(file, stats)) {
+    for (const line of lines) {
+      const record = parseRecord(line);
+      if (record === undefined) stats.corrupt++;
+      else yield { record, line };
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
-import { severityRank, type EventRecord, type Severity } from '../schema/envelope.js';
-import { kindMatcher } from './event-type.js';
+import { SEVERITIES, severityRank, type EventRecord, type Severity } from '../schema/envelope.js';
+import { kindMatcher, normalizeEventType } from './event-type.js';
 
 /** The filters of `events query`, `tail` and `export`, and of `readEvents()`. All given must match. */
 export interface EventFilter {
@@ -74,6 +74,41 @@ export function compileFilter(filter: EventFilter): RecordPredicate {
   }
   // Time bounds are applied by the reader (they also end a stream early).
   return (record, line) => tests.every((test) => test(record, line));
+}
+
+/**
+ * A test on the raw text of a line that every matching line passes, so that most lines that cannot
+ * match are never parsed. It only uses what must appear literally in the JSON: an event type, a
+ * severity, or an id JSON writes without escapes; a line with a `\u` escape always passes. Undefined
+ * when nothing helps.
+ */
+export function compileLinePrefilter(filter: EventFilter): ((line: string) => boolean) | undefined {
+  const needs: ((line: string) => boolean)[] = [];
+  const kinds = (filter.kinds ?? []).map((k) => normalizeEventType(k).replace(/\*$/, ''));
+  if (kinds.length > 0) needs.push((line) => kinds.some((k) => line.includes(k)));
+  for (const ids of [filter.agents ?? [], filter.items ?? [], filter.correlation ?? []]) {
+    const list = [ids].flat();
+    // An id that JSON escapes (a quote, a backslash, a control character) is not literally in the line.
+    if (list.length > 0 && list.every((id) => JSON.stringify(id) === `"${id}"`)) {
+      const quoted = list.map((id) => `"${id}"`);
+      needs.push((line) => quoted.some((q) => line.includes(q)));
+    }
+  }
+  if (filter.severity !== undefined) {
+    const min = severityRank(filter.severity);
+    const allowed = SEVERITIES.filter((s) => severityRank(s) >= min).map((s) => `"${s}"`);
+    if (allowed.length < SEVERITIES.length) needs.push((line) => allowed.some((s) => line.includes(s)));
+  }
+  if (filter.grep !== undefined) {
+    const grep = filter.grep;
+    if (filter.fixed === true) needs.push((line) => line.includes(grep));
+    else {
+      const pattern = compileRegex(grep);
+      needs.push((line) => pattern.test(line));
+    }
+  }
+  if (needs.length === 0) return undefined;
+  return (line) => line.includes('\\u') || needs.every((need) => need(line));
 }
 
 function compileRegex(source: string): RegExp {

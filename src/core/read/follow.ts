@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
-import type { ReadStats } from '../line-reader.js';
+import { readWholeLines, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import { listSegments } from '../recover.js';
 import type { SegmentName } from '../paths.js';
@@ -46,7 +46,6 @@ interface Tracked {
   hotUntil: number;
 }
 
-const CHUNK = 1024 * 1024;
 /** Streams quiet for longer than this are checked every SLOW_EVERY ticks (plus on change notifications). */
 const HOT_MS = 60_000;
 const SLOW_EVERY = 10;
@@ -195,7 +194,7 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
         continue;
       }
       if (size > t.offset) {
-        const { lines, consumed } = await readLines(file, t.offset, size);
+        const { lines, consumed } = await readLinesOf(file, t.offset, size);
         t.offset += consumed;
         t.hotUntil = Date.now() + HOT_MS;
         for (const line of lines) {
@@ -246,33 +245,6 @@ export function followEvents(options: FollowOptions): EventFollower {
   return new EventFollower(options);
 }
 
-/** The whole lines from `from` on (up to `to`), reading more than a chunk only for a longer line. */
-async function readLines(
-  file: string,
-  from: number,
-  to: number,
-): Promise<{ lines: string[]; consumed: number }> {
-  const handle = await fsp.open(file, 'r');
-  try {
-    for (let want = CHUNK; ; want *= 2) {
-      const length = Math.min(want, to - from);
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, from);
-      const end = buffer.lastIndexOf(0x0a, bytesRead - 1);
-      if (end === -1 && length < to - from) continue;
-      const lines: string[] = [];
-      let start = 0;
-      for (let nl = buffer.indexOf(0x0a); nl !== -1 && nl <= end; nl = buffer.indexOf(0x0a, start)) {
-        lines.push(buffer.toString('utf8', start, nl));
-        start = nl + 1;
-      }
-      return { lines, consumed: end + 1 };
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
 /** The start of the line that `offset` falls in (`offset` itself at a line start): never mid-line. */
 async function lineStartAtOrBefore(file: string, offset: number): Promise<number> {
   const handle = await fsp.open(file, 'r');
@@ -287,6 +259,15 @@ async function lineStartAtOrBefore(file: string, offset: number): Promise<number
       end = start;
     }
     return 0;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readLinesOf(file: string, from: number, to: number) {
+  const handle = await fsp.open(file, 'r');
+  try {
+    return await readWholeLines(handle, from, to);
   } finally {
     await handle.close();
   }

@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { parseMicros } from '../clock.js';
-import { readSegmentRecords, type ReadStats } from '../line-reader.js';
+import type { ReadStats } from '../line-reader.js';
 import { listSegments } from '../recover.js';
 import type { EventRecord } from '../schema/envelope.js';
 import { checkCursorLog, type Cursor } from './cursor.js';
-import { compileFilter, type EventFilter } from './filter.js';
+import { compileFilter, compileLinePrefilter, type EventFilter } from './filter.js';
 import { MinHeap } from './heap.js';
 import { listJobIds, openJob } from './jobs-dir.js';
+import { NEED_MORE, StreamSource, type SourceEvent } from './stream-source.js';
 
 export interface ReadOptions extends EventFilter {
   /** The events directory (see locateEventsDir). */
@@ -25,16 +25,15 @@ export interface ReadEvent {
   line: string;
 }
 
-interface Head {
-  event: ReadEvent;
-  tsUs: number;
-  rest: AsyncIterator<ReadEvent>;
+interface Head extends SourceEvent {
+  source: StreamSource;
 }
 
 /**
  * The events of one or more jobs that match a filter, merged across streams and jobs in the order
- * (ts, stream, seq, job). Streams are read lazily and in parallel, one line at a time, so memory stays
- * flat whatever the size of the log, and stopping early (`| head`) stops reading.
+ * (ts, stream, seq, job). Each stream is read a chunk at a time and only its next record is held in
+ * the merge, so memory stays flat whatever the size of the log, and stopping early (`| head`) stops
+ * reading. Lines that cannot match by their text are not parsed (see compileLinePrefilter).
  */
 export class EventReader implements AsyncIterable<ReadEvent> {
   /** Per job: corrupt lines skipped and torn tails seen. */
@@ -49,40 +48,57 @@ export class EventReader implements AsyncIterable<ReadEvent> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ReadEvent> {
-    const { dir, sinceUs, untilUs } = this.options;
+    const { dir, sinceUs, untilUs, observe } = this.options;
     const matches = compileFilter(this.options);
-    const heap = new MinHeap<Head>((a, b) => order(a, b) < 0);
-    const open: AsyncIterator<ReadEvent>[] = [];
+    // Whoever observes every record needs them all parsed.
+    const prefilter = observe === undefined ? compileLinePrefilter(this.options) : undefined;
+    const heap = new MinHeap<Head>((a, b) => compareRecords(a.record, a.tsUs, b.record, b.tsUs) < 0);
+    const sources: StreamSource[] = [];
+    const place = (source: StreamSource, next: SourceEvent | undefined) => {
+      if (next !== undefined) heap.push({ ...next, source });
+      else this.consumed(source.job, source.stream, source.lastSeq);
+    };
     try {
       for (const jobId of this.options.jobs?.length ? this.options.jobs : await listJobIds(dir)) {
-        for (const source of await this.jobSources(jobId)) {
-          open.push(source);
-          await pushNext(heap, source);
+        for (const source of await this.jobSources(jobId, prefilter)) {
+          sources.push(source);
+          let next = source.take();
+          while (next === NEED_MORE) {
+            await source.fill();
+            next = source.take();
+          }
+          place(source, next);
         }
       }
       for (let head = heap.pop(); head !== undefined; head = heap.pop()) {
-        const { record } = head.event;
-        if (untilUs !== undefined && head.tsUs >= untilUs) {
-          // Time is non-decreasing within a stream: nothing later in it can match.
-          continue;
+        const { record, line, tsUs, source } = head;
+        // Time is non-decreasing within a stream: nothing later in it can match.
+        if (untilUs !== undefined && tsUs >= untilUs) continue;
+        this.consumed(record.job_id, record.stream, record.seq);
+        observe?.(record);
+        if ((sinceUs === undefined || tsUs >= sinceUs) && matches(record, line)) yield { record, line };
+        // Awaits only at the end of a chunk: most records come from one already read.
+        let next = source.take();
+        while (next === NEED_MORE) {
+          await source.fill();
+          next = source.take();
         }
-        this.consumed(record);
-        this.options.observe?.(record);
-        if ((sinceUs === undefined || head.tsUs >= sinceUs) && matches(record, head.event.line))
-          yield head.event;
-        await pushNext(heap, head.rest);
+        place(source, next);
       }
     } finally {
-      await Promise.all(open.map((source) => source.return?.()));
+      await Promise.all(sources.map((source) => source.close()));
     }
   }
 
-  private consumed(record: EventRecord): void {
-    const job = this.positions[record.job_id];
-    if (job !== undefined) job.streams[record.stream] = record.seq;
+  private consumed(job: string, stream: string, seq: number): void {
+    const streams = this.positions[job]?.streams;
+    if (streams !== undefined && seq > (streams[stream] ?? 0)) streams[stream] = seq;
   }
 
-  private async jobSources(jobId: string): Promise<AsyncIterator<ReadEvent>[]> {
+  private async jobSources(
+    jobId: string,
+    prefilter: ((line: string) => boolean) | undefined,
+  ): Promise<StreamSource[]> {
     const { jobDir, manifest } = await openJob(this.options.dir, jobId);
     const after = this.options.afterCursor;
     if (after !== undefined) checkCursorLog(after, jobId, manifest.log_id);
@@ -102,12 +118,8 @@ export class EventReader implements AsyncIterable<ReadEvent> {
       const wanted = own.filter(
         (s, i) => (own[i + 1]?.baseSeq ?? Infinity) > afterSeq + 1 && s.baseSeq <= untilSeq,
       );
-      return streamEvents(
-        wanted.map((s) => path.join(jobDir, s.file)),
-        afterSeq,
-        untilSeq,
-        stats,
-      )[Symbol.asyncIterator]();
+      const files = wanted.map((s) => path.join(jobDir, s.file));
+      return new StreamSource(jobId, stream, files, afterSeq, untilSeq, stats, prefilter);
     });
   }
 }
@@ -115,29 +127,6 @@ export class EventReader implements AsyncIterable<ReadEvent> {
 /** Reads the events of a filter: `for await (const { record } of readEvents({ dir, kinds: ['agent_failed'] }))`. */
 export function readEvents(options: ReadOptions): EventReader {
   return new EventReader(options);
-}
-
-async function* streamEvents(
-  files: string[],
-  afterSeq: number,
-  untilSeq: number,
-  stats: ReadStats,
-): AsyncGenerator<ReadEvent> {
-  for (const file of files) {
-    for await (const event of readSegmentRecords(file, stats)) {
-      if (event.record.seq > untilSeq) return;
-      if (event.record.seq > afterSeq) yield event;
-    }
-  }
-}
-
-async function pushNext(heap: MinHeap<Head>, rest: AsyncIterator<ReadEvent>): Promise<void> {
-  const next = await rest.next();
-  if (next.done !== true) heap.push({ event: next.value, tsUs: parseMicros(next.value.record.ts), rest });
-}
-
-function order(a: Head, b: Head): number {
-  return compareRecords(a.event.record, a.tsUs, b.event.record, b.tsUs);
 }
 
 /** The order of a merged read: (ts, stream, seq, job). */

@@ -1,0 +1,114 @@
+import { parseMicros } from '../clock.js';
+import { segmentLineChunks, type ReadStats } from '../line-reader.js';
+import { parseRecord } from '../record.js';
+import type { EventRecord } from '../schema/envelope.js';
+
+/** What `take()` returns when its chunk is used up: `await fill()`, then take again. */
+export const NEED_MORE = Symbol('need more');
+
+export interface SourceEvent {
+  record: EventRecord;
+  line: string;
+  tsUs: number;
+}
+
+/**
+ * The records of one stream (its segments in order), a chunk of lines at a time, so that the merge
+ * takes the next record synchronously and awaits only once per chunk. Lines that a prefilter rules out
+ * are not parsed; their seq is still noted, so the cursor can move past them.
+ */
+export class StreamSource {
+  /** The highest seq read in this stream, matched or not. */
+  lastSeq: number;
+  /** The seq of the last valid line read. */
+  private previousSeq: number | undefined;
+  private lines: string[] = [];
+  private index = 0;
+  private done = false;
+  private readonly chunks: AsyncGenerator<string[]>;
+
+  constructor(
+    readonly job: string,
+    readonly stream: string,
+    files: string[],
+    private readonly afterSeq: number,
+    private readonly untilSeq: number,
+    private readonly stats: ReadStats,
+    private readonly prefilter: ((line: string) => boolean) | undefined,
+  ) {
+    this.lastSeq = afterSeq;
+    this.chunks = chunksOf(files, stats);
+  }
+
+  /** The next record after `afterSeq` (and up to `untilSeq`), NEED_MORE, or undefined at the end. */
+  take(): SourceEvent | undefined | typeof NEED_MORE {
+    while (this.index < this.lines.length) {
+      const line = this.lines[this.index++] as string;
+      if (this.prefilter !== undefined && !this.prefilter(line)) {
+        // Trusted unparsed only when it looks whole and continues the stream's seq; else parsed.
+        let seq = canonicalSeq(line);
+        if (seq === undefined || seq !== (this.previousSeq ?? seq - 1) + 1 || !canonicalEnd(line)) {
+          seq = parseRecord(line)?.seq;
+        }
+        if (seq === undefined) this.stats.corrupt++;
+        else if (seq > this.untilSeq) return this.end();
+        else {
+          this.previousSeq = seq;
+          if (seq > this.lastSeq) this.lastSeq = seq;
+        }
+        continue;
+      }
+      const record = parseRecord(line);
+      if (record === undefined) {
+        this.stats.corrupt++;
+        continue;
+      }
+      this.previousSeq = record.seq;
+      if (record.seq > this.untilSeq) return this.end();
+      if (record.seq <= this.afterSeq) continue;
+      if (record.seq > this.lastSeq) this.lastSeq = record.seq;
+      return { record, line, tsUs: parseMicros(record.ts) };
+    }
+    return this.done ? undefined : NEED_MORE;
+  }
+
+  async fill(): Promise<void> {
+    const next = await this.chunks.next();
+    if (next.done === true) this.done = true;
+    else {
+      this.lines = next.value;
+      this.index = 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.chunks.return(undefined);
+  }
+
+  private end(): undefined {
+    this.lines = [];
+    this.done = true;
+    return undefined;
+  }
+}
+
+async function* chunksOf(files: string[], stats: ReadStats): AsyncGenerator<string[]> {
+  for (const file of files) yield* segmentLineChunks(file, stats);
+}
+
+/** The seq of a line as the writer serialises it (`{"seq":123,...`), without parsing the rest. */
+function canonicalSeq(line: string): number | undefined {
+  if (!line.startsWith('{"seq":')) return undefined;
+  let seq = 0;
+  for (let i = 7; i < line.length && i < 24; i++) {
+    const digit = line.charCodeAt(i) - 48;
+    if (digit >= 0 && digit <= 9) seq = seq * 10 + digit;
+    else return line.charCodeAt(i) === 44 && i > 7 ? seq : undefined; // ','
+  }
+  return undefined;
+}
+
+/** Ends as the writer ends a line: `,"prev":"<32 hex>"}`. */
+function canonicalEnd(line: string): boolean {
+  return line.length > 45 && line.endsWith('"}') && line.startsWith(',"prev":"', line.length - 43);
+}
