@@ -1,8 +1,13 @@
 import { benchQuery } from './query.js';
+import { benchTail } from './tail.js';
 import { benchWrite } from './write.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (all by default), never part of `npm test`. */
-const benches: Record<string, () => Promise<void>> = { write: benchWrite, query: benchQuery };
+const benches: Record<string, () => Promise<void>> = {
+  write: benchWrite,
+  query: benchQuery,
+  tail: benchTail,
+};
 const wanted = process.argv.slice(2);
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
   const bench = benches[name];

@@ -15,54 +15,65 @@ export interface ReadLine {
   line: string;
 }
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 256 * 1024;
 
 /**
- * The whole lines between `from` and `to` (a line start and a size), reading one chunk, or more only
- * when a single line is longer than a chunk. `consumed` is the bytes of the lines returned: a line
- * without its `\n` before `to` is left for later (it is being written, or torn).
+ * Reads whole lines between `from` (a line start) and `to` into `buffer` (growing it only for a line
+ * longer than it) and returns the bytes up to and including the last `\n` read. A line without its
+ * `\n` before `to` is left for later: it is being written, or torn.
  */
+async function readWholeChunk(
+  handle: fs.FileHandle,
+  from: number,
+  to: number,
+  buffer: Buffer,
+): Promise<{ bytes: Buffer; buffer: Buffer }> {
+  for (;;) {
+    const length = Math.min(buffer.length, to - from);
+    const { bytesRead } = await handle.read(buffer, 0, length, from);
+    const end = bytesRead === 0 ? -1 : buffer.lastIndexOf(0x0a, bytesRead - 1);
+    if (end === -1 && length < to - from && bytesRead === length) {
+      buffer = Buffer.allocUnsafe(buffer.length * 2);
+      continue;
+    }
+    return { bytes: buffer.subarray(0, end + 1), buffer };
+  }
+}
+
+/** The whole lines between `from` (a line start) and `to`, as strings; see readWholeChunk. */
 export async function readWholeLines(
   handle: fs.FileHandle,
   from: number,
   to: number,
 ): Promise<{ lines: string[]; consumed: number }> {
-  for (let want = CHUNK; ; want *= 2) {
-    const length = Math.min(want, to - from);
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, from);
-    const end = bytesRead === 0 ? -1 : buffer.lastIndexOf(0x0a, bytesRead - 1);
-    if (end === -1 && length < to - from && bytesRead === length) continue;
-    const lines: string[] = [];
-    let start = 0;
-    for (
-      let nl = end === -1 ? -1 : buffer.indexOf(0x0a);
-      nl !== -1 && nl <= end;
-      nl = buffer.indexOf(0x0a, start)
-    ) {
-      lines.push(buffer.toString('utf8', start, nl));
-      start = nl + 1;
-    }
-    return { lines, consumed: end + 1 };
+  const { bytes } = await readWholeChunk(handle, from, to, Buffer.allocUnsafe(CHUNK));
+  const lines: string[] = [];
+  for (let start = 0, nl = bytes.indexOf(0x0a); nl !== -1; start = nl + 1, nl = bytes.indexOf(0x0a, start)) {
+    lines.push(bytes.toString('utf8', start, nl));
   }
+  return { lines, consumed: bytes.length };
 }
 
 /**
- * The lines of one segment from `from` (a line start) to its size when the read began (a writer may
- * append meanwhile), a chunk at a time. A last line without `\n` is torn: noted, not returned.
+ * The bytes of one segment from `from` (a line start) to its size when the read began (a writer may
+ * append meanwhile), a chunk of whole lines at a time. One buffer is reused: a chunk is valid only
+ * until the next is asked for, which keeps a read of any size at a steady few hundred KiB. A last line
+ * without `\n` is torn: noted, not returned.
  */
-export async function* segmentLineChunks(file: string, stats: ReadStats, from = 0): AsyncGenerator<string[]> {
+export async function* segmentChunks(file: string, stats: ReadStats, from = 0): AsyncGenerator<Buffer> {
   const handle = await fs.open(file, 'r');
   try {
     const size = (await handle.stat()).size;
+    let buffer: Buffer = Buffer.allocUnsafe(CHUNK);
     for (let offset = from; offset < size;) {
-      const { lines, consumed } = await readWholeLines(handle, offset, size);
-      if (consumed === 0) {
+      const chunk = await readWholeChunk(handle, offset, size, buffer);
+      buffer = chunk.buffer;
+      if (chunk.bytes.length === 0) {
         stats.tornTail = true;
         return;
       }
-      offset += consumed;
-      yield lines;
+      offset += chunk.bytes.length;
+      yield chunk.bytes;
     }
   } finally {
     await handle.close();
@@ -74,7 +85,15 @@ export async function* segmentLineChunks(file: string, stats: ReadStats, from = 
  * records are skipped and counted in `stats`, never fatal.
  */
 export async function* readSegmentRecords(file: string, stats: ReadStats): AsyncGenerator<ReadLine> {
-  for await (const lines of segmentLineChunks(file, stats)) {
+  for await (const chunk of segmentChunks(file, stats)) {
+    const lines: string[] = [];
+    for (
+      let start = 0, nl = chunk.indexOf(0x0a);
+      nl !== -1;
+      start = nl + 1, nl = chunk.indexOf(0x0a, start)
+    ) {
+      lines.push(chunk.toString('utf8', start, nl));
+    }
     for (const line of lines) {
       const record = parseRecord(line);
       if (record === undefined) stats.corrupt++;

@@ -1,5 +1,5 @@
 import { parseMicros } from '../clock.js';
-import { segmentLineChunks, type ReadStats } from '../line-reader.js';
+import { segmentChunks, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import type { EventRecord } from '../schema/envelope.js';
 
@@ -22,10 +22,11 @@ export class StreamSource {
   lastSeq: number;
   /** The seq of the last valid line read. */
   private previousSeq: number | undefined;
-  private lines: string[] = [];
-  private index = 0;
+  /** The chunk being read (valid until the next fill) and where its next line starts. */
+  private chunk: Buffer = Buffer.alloc(0);
+  private position = 0;
   private done = false;
-  private readonly chunks: AsyncGenerator<string[]>;
+  private readonly chunks: AsyncGenerator<Buffer>;
 
   constructor(
     readonly job: string,
@@ -42,8 +43,11 @@ export class StreamSource {
 
   /** The next record after `afterSeq` (and up to `untilSeq`), NEED_MORE, or undefined at the end. */
   take(): SourceEvent | undefined | typeof NEED_MORE {
-    while (this.index < this.lines.length) {
-      const line = this.lines[this.index++] as string;
+    while (this.position < this.chunk.length) {
+      // Lines are decoded one at a time, when taken: a chunk's worth of strings is never held.
+      const newline = this.chunk.indexOf(0x0a, this.position);
+      const line = this.chunk.toString('utf8', this.position, newline);
+      this.position = newline + 1;
       if (this.prefilter !== undefined && !this.prefilter(line)) {
         // Trusted unparsed only when it looks whole and continues the stream's seq; else parsed.
         let seq = canonicalSeq(line);
@@ -76,8 +80,8 @@ export class StreamSource {
     const next = await this.chunks.next();
     if (next.done === true) this.done = true;
     else {
-      this.lines = next.value;
-      this.index = 0;
+      this.chunk = next.value;
+      this.position = 0;
     }
   }
 
@@ -86,14 +90,14 @@ export class StreamSource {
   }
 
   private end(): undefined {
-    this.lines = [];
+    this.chunk = Buffer.alloc(0);
     this.done = true;
     return undefined;
   }
 }
 
-async function* chunksOf(files: string[], stats: ReadStats): AsyncGenerator<string[]> {
-  for (const file of files) yield* segmentLineChunks(file, stats);
+async function* chunksOf(files: string[], stats: ReadStats): AsyncGenerator<Buffer> {
+  for (const file of files) yield* segmentChunks(file, stats);
 }
 
 /** The seq of a line as the writer serialises it (`{"seq":123,...`), without parsing the rest. */
