@@ -8,6 +8,7 @@ import type { Manifest } from './manifest.js';
 import { parseSegmentFileName, QUARANTINE_DIR, type SegmentName } from './paths.js';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
+import { readSegmentIndex } from './segment-index.js';
 
 /** How much of the end of the active segment is read on open: enough for several maximal lines. */
 const TAIL_WINDOW = 4 * 1024 * 1024;
@@ -79,9 +80,12 @@ export async function recoverStream(
     if (last === undefined) {
       return { ...emptyTail(active.baseSeq, start.prev), segmentFile: active.file, quarantined };
     }
+    // A sealed segment is never appended to again: the stream goes on in a new one.
+    const index = await readSegmentIndex(file, scan.goodEnd);
+    const sealed = 'index' in index && index.index.seal !== undefined;
     return {
-      segmentFile: active.file,
-      size: scan.goodEnd,
+      segmentFile: sealed ? segmentNameFor(last.record.seq + 1) : active.file,
+      size: sealed ? 0 : scan.goodEnd,
       lastSeq: last.record.seq,
       prev: last.hash,
       lastTsUs: parseMicros(last.record.ts),

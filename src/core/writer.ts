@@ -25,6 +25,8 @@ import { recoverStream } from './recover.js';
 import type { EventRecord } from './schema/envelope.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from './schema/input.js';
 import { SegmentFile } from './segment-file.js';
+import { IndexAppender } from './index-appender.js';
+import { DEFAULT_BLOCK_BYTES, sealSegment } from './segment-index.js';
 import { humanBytes, truncateLargestStrings } from './truncate.js';
 
 /**
@@ -52,6 +54,8 @@ export interface EventLogOptions {
   maxLineBytes?: number;
   /** The active segment is sealed and a new one started once it holds this many bytes. Default 100 MiB. */
   rotateBytes?: number;
+  /** The size of a block of the segment index (`.idx`). Default 128 KiB. */
+  indexBlockBytes?: number;
   /** Also print every record to stdout (or a given stream), after the file has it. */
   echo?: EchoOption;
   /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
@@ -108,14 +112,21 @@ export class EventLog {
   private flushTimer: NodeJS.Timeout | undefined;
   private lastWriteError: WriteError | undefined;
   private readonly ids = new Map<string, Promise<Receipt>>();
+  /** Seals of rotated segments still being computed; close() waits for them. */
+  private readonly sealing = new Set<Promise<void>>();
+  private lastEventType: string | undefined;
   private readonly echo: EchoSink | undefined;
   private readonly report: (error: EventsError) => void;
 
   private constructor(
     private segment: SegmentFile,
+    private index: IndexAppender,
     private readonly lock: HeldLock,
     private readonly settings: Required<
-      Pick<EventLogOptions, 'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes' | 'rotateBytes'>
+      Pick<
+        EventLogOptions,
+        'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes' | 'rotateBytes' | 'indexBlockBytes'
+      >
     >,
     init: {
       jobId: string;
@@ -156,6 +167,7 @@ export class EventLog {
       maxBufferBytes: positive('maxBufferBytes', options.maxBufferBytes ?? 64 * MIB),
       maxLineBytes: positive('maxLineBytes', options.maxLineBytes ?? MIB),
       rotateBytes: positive('rotateBytes', options.rotateBytes ?? 100 * MIB),
+      indexBlockBytes: positive('indexBlockBytes', options.indexBlockBytes ?? DEFAULT_BLOCK_BYTES),
     };
     const jobDir = path.join(path.resolve(options.dir ?? DEFAULT_EVENTS_DIR), jobId);
     return ioErrors(`cannot open the log of job ${jobId} in ${jobDir}`, async () => {
@@ -178,8 +190,13 @@ export class EventLog {
           segment.syncSync();
           await fsyncDir(jobDir);
         }
-        const log = new EventLog(
+        let log: EventLog | undefined;
+        const index = await IndexAppender.reopen(file, tail.size, settings.indexBlockBytes, (err) =>
+          log?.indexFailed(err),
+        );
+        log = new EventLog(
           segment,
+          index,
           lock,
           settings,
           {
@@ -264,7 +281,12 @@ export class EventLog {
     unregisterExitFlush(this);
     const lost = this.unwritten.length;
     this.unwritten = [];
+    this.index.close();
     this.segment.close();
+    // A job that ended has its last segment sealed: a later writer (a resumed job) starts a new one.
+    if (failure === undefined && lost === 0 && isTerminal(this.lastEventType))
+      void this.seal(this.segment.file);
+    await Promise.all(this.sealing);
     await this.lock.release();
     if (failure !== undefined) {
       throw lost > 0 && failure instanceof WriteError
@@ -337,6 +359,7 @@ export class EventLog {
       }
     }
     this.chain = { seq, prev: hashLine(line) };
+    this.lastEventType = record.event_type;
     return { record, line: line + '\n', receipt: receiptOf(record) };
   }
 
@@ -380,6 +403,7 @@ export class EventLog {
         continue;
       }
       this.segment.commit(buffer.length);
+      this.index.add(batch.map((b) => b.formed));
       for (const { queued, formed } of batch) {
         queued.resolve(formed.receipt);
         this.echo?.write(formed.record, formed.line);
@@ -414,8 +438,39 @@ export class EventLog {
       );
       return;
     }
+    const sealed = this.segment.file;
+    this.index.close();
     this.segment.close();
     this.segment = opened;
+    this.index = IndexAppender.forNewSegment(next, this.settings.indexBlockBytes, (err) =>
+      this.indexFailed(err),
+    );
+    this.seal(sealed);
+  }
+
+  /** Seals a segment in the background (it reads the whole segment); close() waits for it. */
+  private seal(file: string): Promise<void> {
+    const sealing = sealSegment(file, this.settings.indexBlockBytes).then(
+      () => undefined,
+      (err: unknown) =>
+        this.report(new WriteError(`cannot seal ${file}: ${errnoCode(err)}`, errnoCode(err), { cause: err })),
+    );
+    this.sealing.add(sealing);
+    void sealing.finally(() => this.sealing.delete(sealing));
+    return sealing;
+  }
+
+  /** The index is derived data: a failure to write it is reported once, and appends go on. */
+  indexFailed(err: unknown): void {
+    this.report(
+      new WriteError(
+        `cannot update the index of ${this.segment.file} (readers will scan it): ${errnoCode(err)}`,
+        errnoCode(err),
+        {
+          cause: err,
+        },
+      ),
+    );
   }
 
   // buffered mode: formed at once (the receipt needs its seq), written later, retried on failure.
@@ -480,6 +535,7 @@ export class EventLog {
         break;
       }
       this.segment.commit(buffer.length);
+      this.index.add(batch);
       done += batch.length;
       this.unwrittenBytes -= bytes;
       this.lastWriteError = undefined;
@@ -495,6 +551,10 @@ export class EventLog {
   private batchRoom(): number {
     return Math.min(this.settings.batchBytes, this.settings.rotateBytes - this.segment.size);
   }
+}
+
+function isTerminal(eventType: string | undefined): boolean {
+  return eventType === 'job_completed' || eventType === 'job_failed';
 }
 
 function receiptOf(record: EventRecord): Receipt {

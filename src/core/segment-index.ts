@@ -1,0 +1,296 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { z } from 'zod';
+import { hashLine } from './chain.js';
+import { writeFileAtomic } from './fsutil.js';
+import { segmentChunks, type ReadStats } from './line-reader.js';
+import { parseRecord } from './record.js';
+import type { EventRecord } from './schema/envelope.js';
+
+/**
+ * The `.idx` sidecar of a segment (format.md section 8): JSONL, one entry per block of whole lines
+ * (about `DEFAULT_BLOCK_BYTES`), then a seal entry once the segment is sealed. It is derived data: a
+ * reader checks it against the segment and falls back to scanning when it disagrees.
+ */
+export const DEFAULT_BLOCK_BYTES = 128 * 1024;
+
+const range = z.tuple([z.int().nonnegative(), z.int().nonnegative()]);
+const tsRange = z.tuple([z.string(), z.string()]);
+
+export const blockEntrySchema = z.strictObject({
+  block: z.int().nonnegative(),
+  /** First and last seq in the block. */
+  seq: range,
+  /** Index of the block's first line in the segment, and its number of lines. */
+  lines: range,
+  /** Byte offsets in the plain segment: [start, end). */
+  off: range,
+  /** Offsets of the block's gzip member in the `.jsonl.gz`: [start, end), once compressed. */
+  gz: range.optional(),
+  ts: tsRange,
+  types: z.array(z.string()),
+  agents: z.array(z.string()),
+});
+
+export const sealEntrySchema = z.strictObject({
+  seal: z.literal(true),
+  count: z.int().nonnegative(),
+  seq: range,
+  ts: tsRange,
+  bytes: z.int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  last_hash: z.string(),
+  types: z.record(z.string(), z.int()),
+  agents: z.record(z.string(), z.int()),
+});
+
+export type BlockEntry = z.infer<typeof blockEntrySchema>;
+export type SealEntry = z.infer<typeof sealEntrySchema>;
+
+export interface SegmentIndex {
+  blocks: BlockEntry[];
+  seal: SealEntry | undefined;
+}
+
+/** The `.idx` path of a segment (`.jsonl` or `.jsonl.gz`). */
+export function indexFileOf(segmentFile: string): string {
+  return segmentFile.replace(/\.jsonl(\.gz)?$/, '.idx');
+}
+
+/** Accumulates whole lines into block entries, as a writer appends them or a scan reads them. */
+export class BlockBuilder {
+  private current: BlockEntry | undefined;
+  /** Where skipped (corrupt) lines before the next block began: the block will start there. */
+  private gapStart: { offset: number; line: number } | undefined;
+  private readonly typeSet = new Set<string>();
+  private readonly agentSet = new Set<string>();
+
+  constructor(
+    private nextBlock: number,
+    /** Byte offset and line number where the next line starts. */
+    private offset: number,
+    private line: number,
+    private readonly blockBytes = DEFAULT_BLOCK_BYTES,
+  ) {}
+
+  /** Adds one line (its record and its length in bytes with `\n`); returns a block when one is full. */
+  add(
+    record: Pick<EventRecord, 'seq' | 'ts' | 'event_type' | 'agent_id'>,
+    bytes: number,
+  ): BlockEntry | undefined {
+    const start = this.gapStart ?? { offset: this.offset, line: this.line };
+    this.gapStart = undefined;
+    const block = (this.current ??= {
+      block: this.nextBlock,
+      seq: [record.seq, record.seq],
+      lines: [start.line, this.line - start.line],
+      off: [start.offset, this.offset],
+      ts: [record.ts, record.ts],
+      types: [],
+      agents: [],
+    });
+    block.seq[1] = record.seq;
+    block.lines[1]++;
+    this.offset += bytes;
+    this.line++;
+    block.off[1] = this.offset;
+    block.ts[1] = record.ts;
+    this.typeSet.add(record.event_type);
+    if (record.agent_id !== undefined) this.agentSet.add(record.agent_id);
+    return block.off[1] - block.off[0] >= this.blockBytes ? this.finish() : undefined;
+  }
+
+  /** Skips bytes that are not a record (a corrupt line): they stay inside the current block's range. */
+  skip(bytes: number): void {
+    if (this.current === undefined) this.gapStart ??= { offset: this.offset, line: this.line };
+    this.offset += bytes;
+    this.line++;
+    if (this.current !== undefined) {
+      this.current.off[1] = this.offset;
+      this.current.lines[1]++;
+    }
+  }
+
+  /** The block in progress, if any, closed now. */
+  finish(): BlockEntry | undefined {
+    const block = this.current;
+    if (block === undefined) return undefined;
+    block.types = [...this.typeSet].sort();
+    block.agents = [...this.agentSet].sort();
+    this.typeSet.clear();
+    this.agentSet.clear();
+    this.current = undefined;
+    this.nextBlock++;
+    return block;
+  }
+
+  /** Where the next block would start: the end of what is indexed so far. */
+  get indexedEnd(): number {
+    return this.current?.off[0] ?? this.gapStart?.offset ?? this.offset;
+  }
+
+  /** The next line's number. */
+  get nextLine(): number {
+    return this.line;
+  }
+
+  /** The offset after the last line added or skipped. */
+  get end(): number {
+    return this.offset;
+  }
+}
+
+/** Reads a segment and derives its index: blocks, and a seal entry when `seal` is asked for. */
+export async function scanSegmentIndex(
+  file: string,
+  options: { seal: boolean; blockBytes?: number; from?: { block: number; offset: number; line: number } },
+): Promise<SegmentIndex & { stats: ReadStats; end: number; lines: number }> {
+  const from = options.from ?? { block: 0, offset: 0, line: 0 };
+  const builder = new BlockBuilder(from.block, from.offset, from.line, options.blockBytes);
+  const blocks: BlockEntry[] = [];
+  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  const sha = crypto.createHash('sha256');
+  const seal = new SealBuilder();
+  for await (const chunk of segmentChunks(file, stats, from.offset)) {
+    sha.update(chunk);
+    for (
+      let start = 0, nl = chunk.indexOf(0x0a);
+      nl !== -1;
+      start = nl + 1, nl = chunk.indexOf(0x0a, start)
+    ) {
+      const line = chunk.toString('utf8', start, nl);
+      const record = parseRecord(line);
+      if (record === undefined) {
+        stats.corrupt++;
+        builder.skip(nl + 1 - start);
+        continue;
+      }
+      seal.add(record, line);
+      const block = builder.add(record, nl + 1 - start);
+      if (block !== undefined) blocks.push(block);
+    }
+  }
+  const last = builder.finish();
+  if (last !== undefined) blocks.push(last);
+  // Corrupt lines at the very end belong to the last block, so the blocks cover the whole segment.
+  const tail = blocks.at(-1);
+  if (tail !== undefined && tail.off[1] < builder.end) {
+    tail.lines[1] += builder.nextLine - (tail.lines[0] + tail.lines[1]);
+    tail.off[1] = builder.end;
+  }
+  const end = builder.end;
+  const sealEntry = options.seal && from.offset === 0 ? seal.entry(sha.digest('hex'), end) : undefined;
+  return { blocks, seal: sealEntry, stats, end, lines: builder.nextLine };
+}
+
+/** The counts of a seal entry, accumulated line by line. */
+class SealBuilder {
+  private count = 0;
+  private first: EventRecord | undefined;
+  private last: EventRecord | undefined;
+  private lastHash = '';
+  private readonly types: Record<string, number> = {};
+  private readonly agents: Record<string, number> = {};
+
+  add(record: EventRecord, line: string): void {
+    this.count++;
+    this.first ??= record;
+    this.last = record;
+    this.lastHash = hashLine(line);
+    this.types[record.event_type] = (this.types[record.event_type] ?? 0) + 1;
+    if (record.agent_id !== undefined) this.agents[record.agent_id] = (this.agents[record.agent_id] ?? 0) + 1;
+  }
+
+  entry(sha256: string, bytes: number): SealEntry {
+    return {
+      seal: true,
+      count: this.count,
+      seq: [this.first?.seq ?? 0, this.last?.seq ?? 0],
+      ts: [this.first?.ts ?? '', this.last?.ts ?? ''],
+      bytes,
+      sha256,
+      last_hash: this.lastHash,
+      types: this.types,
+      agents: this.agents,
+    };
+  }
+}
+
+/**
+ * The index of a segment if it exists and agrees with the segment's size: blocks contiguous from 0,
+ * seqs increasing, nothing past the end of the file, and a seal (if any) covering the whole file.
+ * Undefined (with the reason) otherwise: the caller scans instead.
+ */
+export async function readSegmentIndex(
+  segmentFile: string,
+  segmentBytes: number,
+): Promise<{ index: SegmentIndex } | { problem: string }> {
+  let text: string;
+  try {
+    text = await fsp.readFile(indexFileOf(segmentFile), 'utf8');
+  } catch {
+    return { problem: 'no index' };
+  }
+  const blocks: BlockEntry[] = [];
+  let seal: SealEntry | undefined;
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line === '') continue;
+    if (seal !== undefined) return { problem: `an entry after the seal (line ${i + 1})` };
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      // A last line cut off by a crash: the blocks before it are still good.
+      if (i === lines.length - 1) break;
+      return { problem: `line ${i + 1} is not JSON` };
+    }
+    const asSeal = sealEntrySchema.safeParse(value);
+    if (asSeal.success) {
+      seal = asSeal.data;
+      continue;
+    }
+    const asBlock = blockEntrySchema.safeParse(value);
+    if (!asBlock.success) return { problem: `line ${i + 1} is not an index entry` };
+    const block = asBlock.data;
+    const previous = blocks.at(-1);
+    const expectedStart = previous?.off[1] ?? 0;
+    if (block.block !== blocks.length || block.off[0] !== expectedStart || block.off[1] <= block.off[0]) {
+      return { problem: `block ${block.block} does not follow the one before it` };
+    }
+    if (block.off[1] > segmentBytes)
+      return { problem: `block ${block.block} ends past the end of the segment` };
+    if (previous !== undefined && block.seq[0] !== previous.seq[1] + 1) {
+      return { problem: `block ${block.block} does not continue the seq of the one before it` };
+    }
+    blocks.push(block);
+  }
+  if (seal !== undefined && (seal.bytes !== segmentBytes || (blocks.at(-1)?.off[1] ?? 0) !== segmentBytes)) {
+    return { problem: 'the seal does not cover the segment' };
+  }
+  return { index: { blocks, seal } };
+}
+
+/** Writes a whole index atomically (a rebuild). */
+export async function writeSegmentIndex(segmentFile: string, index: SegmentIndex): Promise<void> {
+  const entries = [...index.blocks, ...(index.seal === undefined ? [] : [index.seal])];
+  await writeFileAtomic(indexFileOf(segmentFile), entries.map((e) => JSON.stringify(e) + '\n').join(''));
+}
+
+/** Appends entries to the index of the active segment (a writer's sidecar; not synced: it is derived). */
+export function appendIndexEntriesSync(fd: number, entries: (BlockEntry | SealEntry)[]): void {
+  const text = entries.map((e) => JSON.stringify(e) + '\n').join('');
+  fs.writeSync(fd, text);
+}
+
+/**
+ * Seals a segment that will not grow again: reads it whole and writes its index with the seal entry
+ * (count, seq and time range, counts by type and agent, SHA-256 of the bytes, the last line's hash).
+ */
+export async function sealSegment(segmentFile: string, blockBytes = DEFAULT_BLOCK_BYTES): Promise<SealEntry> {
+  const scan = await scanSegmentIndex(segmentFile, { seal: true, blockBytes });
+  const seal = scan.seal as SealEntry;
+  await writeSegmentIndex(segmentFile, { blocks: scan.blocks, seal });
+  return seal;
+}
