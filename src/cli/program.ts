@@ -7,6 +7,7 @@ import { registerJobs } from './commands/jobs.js';
 import { registerTail } from './commands/tail.js';
 import { registerExport } from './commands/export.js';
 import { registerShow } from './commands/show.js';
+import { registerIndex } from './commands/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -34,6 +35,7 @@ export function createProgram(output: Output): Command {
   registerTail(program, output);
   registerExport(program, output);
   registerShow(program, output);
+  registerIndex(program, output);
   registerJobs(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {

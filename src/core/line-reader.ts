@@ -7,6 +7,8 @@ export interface ReadStats {
   corrupt: number;
   /** The file ended in a line without `\n` (a write in progress, or a crash): not counted as corrupt. */
   tornTail: boolean;
+  /** Segment indexes that disagreed with their segment (which was scanned instead). */
+  indexProblems?: string[];
 }
 
 export interface ReadLine {
@@ -60,10 +62,15 @@ export async function readWholeLines(
  * until the next is asked for, which keeps a read of any size at a steady few hundred KiB. A last line
  * without `\n` is torn: noted, not returned.
  */
-export async function* segmentChunks(file: string, stats: ReadStats, from = 0): AsyncGenerator<Buffer> {
+export async function* segmentChunks(
+  file: string,
+  stats: ReadStats,
+  from = 0,
+  to?: number,
+): AsyncGenerator<Buffer> {
   const handle = await fs.open(file, 'r');
   try {
-    const size = (await handle.stat()).size;
+    const size = Math.min(to ?? Infinity, (await handle.stat()).size);
     let buffer: Buffer = Buffer.allocUnsafe(CHUNK);
     for (let offset = from; offset < size;) {
       const chunk = await readWholeChunk(handle, offset, size, buffer);

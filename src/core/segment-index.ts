@@ -144,11 +144,18 @@ export class BlockBuilder {
 /** Reads a segment and derives its index: blocks, and a seal entry when `seal` is asked for. */
 export async function scanSegmentIndex(
   file: string,
-  options: { seal: boolean; blockBytes?: number; from?: { block: number; offset: number; line: number } },
+  options: {
+    seal: boolean;
+    blockBytes?: number;
+    from?: { block: number; offset: number; line: number };
+    /** End blocks exactly at these offsets (to compare with an existing index). */
+    cuts?: number[];
+  },
 ): Promise<SegmentIndex & { stats: ReadStats; end: number; lines: number }> {
   const from = options.from ?? { block: 0, offset: 0, line: 0 };
   const builder = new BlockBuilder(from.block, from.offset, from.line, options.blockBytes);
   const blocks: BlockEntry[] = [];
+  const cuts = new Set(options.cuts);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   const sha = crypto.createHash('sha256');
   const seal = new SealBuilder();
@@ -169,6 +176,7 @@ export async function scanSegmentIndex(
       seal.add(record, line);
       const block = builder.add(record, nl + 1 - start);
       if (block !== undefined) blocks.push(block);
+      else if (cuts.has(builder.end)) blocks.push(builder.finish() as BlockEntry);
     }
   }
   const last = builder.finish();
@@ -293,4 +301,35 @@ export async function sealSegment(segmentFile: string, blockBytes = DEFAULT_BLOC
   const seal = scan.seal as SealEntry;
   await writeSegmentIndex(segmentFile, { blocks: scan.blocks, seal });
   return seal;
+}
+
+/**
+ * Checks an index against its segment line by line: each block's lines, seqs, times, event types and
+ * agents, and the seal's counts and hashes. Returns the first disagreement, or undefined.
+ */
+export async function checkSegmentIndex(segmentFile: string): Promise<string | undefined> {
+  const size = (await fsp.stat(segmentFile)).size;
+  const read = await readSegmentIndex(segmentFile, size);
+  if ('problem' in read) return read.problem;
+  const { blocks, seal } = read.index;
+  const actual = await scanSegmentIndex(segmentFile, {
+    seal: seal !== undefined,
+    blockBytes: Number.MAX_SAFE_INTEGER,
+    cuts: blocks.map((b) => b.off[1]),
+  });
+  for (const [i, block] of blocks.entries()) {
+    const real = actual.blocks[i];
+    const fields = ['seq', 'lines', 'off', 'ts', 'types', 'agents'] as const;
+    const wrong = fields.find((f) => JSON.stringify(block[f]) !== JSON.stringify(real?.[f]));
+    if (wrong !== undefined)
+      return `block ${i}: ${wrong} is ${JSON.stringify(block[wrong])}, the segment says ${JSON.stringify(real?.[wrong])}`;
+  }
+  if (seal !== undefined) {
+    const real = actual.seal as SealEntry;
+    const fields = ['count', 'seq', 'ts', 'bytes', 'sha256', 'last_hash', 'types', 'agents'] as const;
+    const wrong = fields.find((f) => JSON.stringify(seal[f]) !== JSON.stringify(real[f]));
+    if (wrong !== undefined)
+      return `seal: ${wrong} is ${JSON.stringify(seal[wrong])}, the segment says ${JSON.stringify(real[wrong])}`;
+  }
+  return undefined;
 }

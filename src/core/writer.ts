@@ -190,11 +190,12 @@ export class EventLog {
           segment.syncSync();
           await fsyncDir(jobDir);
         }
-        let log: EventLog | undefined;
+        // The index reports its failures through the log, which needs the index to be built.
+        const owner: { log?: EventLog } = {};
         const index = await IndexAppender.reopen(file, tail.size, settings.indexBlockBytes, (err) =>
-          log?.indexFailed(err),
+          owner.log?.indexFailed(err),
         );
-        log = new EventLog(
+        const log = (owner.log = new EventLog(
           segment,
           index,
           lock,
@@ -209,7 +210,7 @@ export class EventLog {
             lastTsUs: tail.lastTsUs,
           },
           options,
-        );
+        ));
         for (const record of tail.recent) {
           log.remember(record.id, Promise.resolve(receiptOf(record)));
         }

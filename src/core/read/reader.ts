@@ -7,6 +7,7 @@ import { compileFilter, compileLinePrefilter, type EventFilter } from './filter.
 import { MinHeap } from './heap.js';
 import { listJobIds, openJob } from './jobs-dir.js';
 import { NEED_MORE, StreamSource, type SourceEvent } from './stream-source.js';
+import { blockWant, planSegment, type ReadRange } from './plan.js';
 
 export interface ReadOptions extends EventFilter {
   /** The events directory (see locateEventsDir). */
@@ -100,6 +101,7 @@ export class EventReader implements AsyncIterable<ReadEvent> {
     prefilter: ((line: string) => boolean) | undefined,
   ): Promise<StreamSource[]> {
     const { jobDir, manifest } = await openJob(this.options.dir, jobId);
+    const { sinceUs, untilUs } = this.options;
     const after = this.options.afterCursor;
     if (after !== undefined) checkCursorLog(after, jobId, manifest.log_id);
     const startFrom = after?.[jobId]?.streams ?? {};
@@ -110,7 +112,10 @@ export class EventReader implements AsyncIterable<ReadEvent> {
     this.stats.set(jobId, stats);
     const segments = (await listSegments(jobDir)).filter((s) => !s.compressed);
     const streams = [...new Set(segments.map((s) => s.stream))];
-    return streams.map((stream) => {
+    // Whoever observes every record needs every block read.
+    const want = this.options.observe === undefined ? { ...blockWant(this.options), sinceUs, untilUs } : {};
+    const sources: StreamSource[] = [];
+    for (const stream of streams) {
       const own = segments.filter((s) => s.stream === stream);
       const afterSeq = startFrom[stream] ?? 0;
       const untilSeq = upTo === undefined ? Infinity : (upTo[stream] ?? 0);
@@ -118,9 +123,20 @@ export class EventReader implements AsyncIterable<ReadEvent> {
       const wanted = own.filter(
         (s, i) => (own[i + 1]?.baseSeq ?? Infinity) > afterSeq + 1 && s.baseSeq <= untilSeq,
       );
-      const files = wanted.map((s) => path.join(jobDir, s.file));
-      return new StreamSource(jobId, stream, files, afterSeq, untilSeq, stats, prefilter);
-    });
+      const ranges: ReadRange[] = [];
+      let skippedThrough = afterSeq;
+      for (const segment of wanted) {
+        const file = path.join(jobDir, segment.file);
+        const plan = await planSegment(file, { ...want, afterSeq, untilSeq });
+        if (plan.problem !== undefined) (stats.indexProblems ??= []).push(`${segment.file}: ${plan.problem}`);
+        ranges.push(...plan.ranges);
+        skippedThrough = Math.max(skippedThrough, plan.skippedThrough);
+      }
+      const source = new StreamSource(jobId, stream, ranges, afterSeq, untilSeq, stats, prefilter);
+      source.lastSeq = Math.min(skippedThrough, untilSeq);
+      sources.push(source);
+    }
+    return sources;
   }
 }
 

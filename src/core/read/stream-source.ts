@@ -2,6 +2,7 @@ import { parseMicros } from '../clock.js';
 import { segmentChunks, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import type { EventRecord } from '../schema/envelope.js';
+import type { ReadRange } from './plan.js';
 
 /** What `take()` returns when its chunk is used up: `await fill()`, then take again. */
 export const NEED_MORE = Symbol('need more');
@@ -31,14 +32,14 @@ export class StreamSource {
   constructor(
     readonly job: string,
     readonly stream: string,
-    files: string[],
+    ranges: ReadRange[],
     private readonly afterSeq: number,
     private readonly untilSeq: number,
     private readonly stats: ReadStats,
     private readonly prefilter: ((line: string) => boolean) | undefined,
   ) {
     this.lastSeq = afterSeq;
-    this.chunks = chunksOf(files, stats);
+    this.chunks = chunksOf(ranges, stats);
   }
 
   /** The next record after `afterSeq` (and up to `untilSeq`), NEED_MORE, or undefined at the end. */
@@ -96,8 +97,8 @@ export class StreamSource {
   }
 }
 
-async function* chunksOf(files: string[], stats: ReadStats): AsyncGenerator<Buffer> {
-  for (const file of files) yield* segmentChunks(file, stats);
+async function* chunksOf(ranges: ReadRange[], stats: ReadStats): AsyncGenerator<Buffer> {
+  for (const { file, from, to } of ranges) yield* segmentChunks(file, stats, from, to);
 }
 
 /** The seq of a line as the writer serialises it (`{"seq":123,...`), without parsing the rest. */

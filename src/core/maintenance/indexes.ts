@@ -1,0 +1,88 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pathExists } from '../fsutil.js';
+import { isOwnerAlive, readLockOwner } from '../lock.js';
+import { lockFileName } from '../paths.js';
+import { listSegments } from '../recover.js';
+import {
+  checkSegmentIndex,
+  indexFileOf,
+  readSegmentIndex,
+  scanSegmentIndex,
+  sealSegment,
+  writeSegmentIndex,
+} from '../segment-index.js';
+import { listJobIds, openJob } from '../read/jobs-dir.js';
+
+export type IndexStatus = 'ok' | 'missing' | 'bad' | 'rebuilt' | 'live';
+
+/** One segment's index, as `events index` reports it. */
+export interface IndexReport {
+  job: string;
+  segment: string;
+  status: IndexStatus;
+  /** What disagreed (bad), or what was done (rebuilt). */
+  detail?: string;
+}
+
+/** Checks every segment index of the jobs (all when none) against its segment. */
+export async function checkIndexes(dir: string, jobs: string[] = []): Promise<IndexReport[]> {
+  return forEachSegment(dir, jobs, async (job, file) => {
+    const segment = path.basename(file);
+    if (!(await pathExists(indexFileOf(file)))) return { job, segment, status: 'missing' };
+    const problem = await checkSegmentIndex(file);
+    return problem === undefined
+      ? { job, segment, status: 'ok' }
+      : { job, segment, status: 'bad', detail: problem };
+  });
+}
+
+/**
+ * Rebuilds the index of every segment from its data: sealed segments (those with a successor, or
+ * sealed before) get their blocks and seal; the newest segment of a stream whose writer is gone gets
+ * its blocks. A segment a live writer holds is left to that writer.
+ */
+export async function rebuildIndexes(dir: string, jobs: string[] = []): Promise<IndexReport[]> {
+  return forEachSegment(dir, jobs, async (job, file, { newest, stream, jobDir }) => {
+    const segment = path.basename(file);
+    if (newest && (await writerAlive(jobDir, stream))) return { job, segment, status: 'live' };
+    const size = (await fs.stat(file)).size;
+    const existing = await readSegmentIndex(file, size);
+    const wasSealed = 'index' in existing && existing.index.seal !== undefined;
+    if (!newest || wasSealed) {
+      const seal = await sealSegment(file);
+      return { job, segment, status: 'rebuilt', detail: `sealed: ${seal.count} events` };
+    }
+    const scan = await scanSegmentIndex(file, { seal: false });
+    await writeSegmentIndex(file, { blocks: scan.blocks, seal: undefined });
+    return { job, segment, status: 'rebuilt', detail: `${scan.blocks.length} blocks` };
+  });
+}
+
+async function forEachSegment(
+  dir: string,
+  jobs: string[],
+  visit: (
+    job: string,
+    file: string,
+    where: { newest: boolean; stream: string; jobDir: string },
+  ) => Promise<IndexReport>,
+): Promise<IndexReport[]> {
+  const reports: IndexReport[] = [];
+  for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
+    const { jobDir } = await openJob(dir, job);
+    const segments = (await listSegments(jobDir)).filter((s) => !s.compressed);
+    for (const [i, segment] of segments.entries()) {
+      const newest = segments[i + 1]?.stream !== segment.stream;
+      reports.push(
+        await visit(job, path.join(jobDir, segment.file), { newest, stream: segment.stream, jobDir }),
+      );
+    }
+  }
+  return reports;
+}
+
+async function writerAlive(jobDir: string, stream: string): Promise<boolean> {
+  const owner = await readLockOwner(path.join(jobDir, lockFileName(stream)));
+  return owner !== undefined && isOwnerAlive(owner);
+}

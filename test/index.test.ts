@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { EventLog, readEvents, type EventFilter } from '../src/index.js';
+import { checkChain, logIdOf, rawLines, runCli, segmentFiles, tempDir } from './helpers.js';
+
+const TYPES = ['agent_progress', 'agent_failed', 'deploy_step', 'queue_depth_changed'] as const;
+
+/** Two jobs, three writers each, rotating every ~8 KiB, with 1 KiB index blocks. */
+async function rotatedLog(): Promise<string> {
+  const dir = tempDir();
+  for (const job of ['job-a', 'job-b']) {
+    const logs = await Promise.all(
+      ['main', 'w2', 'w3'].map((stream) =>
+        EventLog.open({
+          dir,
+          jobId: job,
+          stream,
+          rotateBytes: 8192,
+          indexBlockBytes: 1024,
+          durability: 'write',
+        }),
+      ),
+    );
+    for (let i = 0; i < 600; i++) {
+      const type = TYPES[(i * 7 + (i >> 5)) % TYPES.length] as string;
+      const agent = `agent-${(i >> 4) % 6}`;
+      const data: Record<string, Record<string, unknown>> = {
+        agent_progress: { item_id: `item-${i}`, step: 'build', progress_pct: 50 },
+        agent_failed: { item_id: `item-${i}`, error: 'boom', retry_eligible: true },
+        deploy_step: { n: i },
+        queue_depth_changed: { pending: 1, active: 1, completed: i },
+      };
+      await (logs[i % 3] as EventLog).append({
+        event_type: type as 'deploy_step',
+        agent_id: type === 'queue_depth_changed' ? undefined : agent,
+        data: data[type] as Record<string, number>,
+      });
+    }
+    await Promise.all(logs.map((log) => log.close()));
+  }
+  return dir;
+}
+
+async function ids(options: Parameters<typeof readEvents>[0]): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { record } of readEvents(options))
+    out.push(`${record.job_id}/${record.stream}:${record.seq}`);
+  return out;
+}
+
+describe('segment indexes', () => {
+  it('indexed reads return exactly what a full scan returns, for random filters', async () => {
+    const dir = await rotatedLog();
+    const plain = tempDir();
+    fs.cpSync(dir, plain, { recursive: true });
+    for (const job of fs.readdirSync(plain)) {
+      for (const f of fs.readdirSync(path.join(plain, job)))
+        if (f.endsWith('.idx')) fs.rmSync(path.join(plain, job, f));
+    }
+    const idxCount = fs.readdirSync(path.join(dir, 'job-a')).filter((f) => f.endsWith('.idx')).length;
+    assert.ok(idxCount > 10, `rotation made ${idxCount} indexed segments`);
+    const all = await ids({ dir: plain });
+    const times: string[] = [];
+    for await (const { record } of readEvents({ dir: plain })) times.push(record.ts);
+    let state = 7;
+    const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const us = (ts: string) => Date.parse(ts.slice(0, 23) + 'Z') * 1000 + Number(ts.slice(23, 26));
+    for (let round = 0; round < 120; round++) {
+      const filter: EventFilter = {
+        kinds: TYPES.filter(() => random() < 0.3),
+        agents: random() < 0.3 ? [`agent-${Math.floor(random() * 6)}`] : [],
+        sinceUs: random() < 0.4 ? us(times[Math.floor(random() * times.length)] as string) : undefined,
+        untilUs: random() < 0.4 ? us(times[Math.floor(random() * times.length)] as string) : undefined,
+      };
+      assert.deepEqual(
+        await ids({ dir, ...filter }),
+        await ids({ dir: plain, ...filter }),
+        JSON.stringify(filter),
+      );
+    }
+    assert.equal((await ids({ dir })).length, all.length);
+    assert.equal(all.length, 1200);
+  });
+
+  it('seals rotated segments and the last one of a finished job; a reopen starts a new segment', async () => {
+    const dir = tempDir();
+    const jobDir = path.join(dir, 'job-s');
+    let log = await EventLog.open({ dir, jobId: 'job-s', rotateBytes: 4096 });
+    for (let i = 0; i < 60; i++) await log.append({ event_type: 'deploy_step', data: { i } });
+    await log.append({
+      event_type: 'job_completed',
+      data: { duration_ms: 1, success_count: 1, failure_count: 0 },
+    });
+    await log.close();
+    const files = segmentFiles(jobDir);
+    for (const file of files) {
+      const entries = rawLines(file.replace(/\.jsonl$/, '.idx')).map(
+        (l) => JSON.parse(l) as Record<string, unknown>,
+      );
+      const seal = entries.at(-1) as {
+        seal: boolean;
+        sha256: string;
+        last_hash: string;
+        count: number;
+        bytes: number;
+      };
+      assert.equal(seal.seal, true, `${path.basename(file)} is sealed`);
+      const bytes = fs.readFileSync(file);
+      assert.equal(seal.sha256, crypto.createHash('sha256').update(bytes).digest('hex'));
+      assert.equal(seal.bytes, bytes.length);
+      const last = rawLines(file).at(-1) as string;
+      assert.equal(seal.last_hash, crypto.createHash('sha256').update(last).digest('hex').slice(0, 32));
+      assert.equal(seal.count, rawLines(file).length);
+    }
+    log = await EventLog.open({ dir, jobId: 'job-s' });
+    await log.append({ event_type: 'job_resumed', data: { checkpoint_version: 1, pending_items: 0 } });
+    await log.close();
+    const after = segmentFiles(jobDir);
+    assert.equal(after.length, files.length + 1, 'the resumed job writes to a new segment');
+    assert.equal(checkChain(after, logIdOf(jobDir), 'main').length, 62);
+  });
+
+  it('ignores an index that disagrees with its segment, with a warning; index --check finds it, --rebuild fixes it', async () => {
+    const dir = await rotatedLog();
+    const jobDir = path.join(dir, 'job-a');
+    const idx = fs.readdirSync(jobDir).filter((f) => f.endsWith('.idx'))[2] as string;
+    const entries = rawLines(path.join(jobDir, idx)).map(
+      (l) => JSON.parse(l) as { off?: number[]; seq?: number[] },
+    );
+    const block = entries[1] as { off: number[]; seq: number[] };
+    block.seq = [(block.seq[0] as number) + 1, block.seq[1] as number];
+    fs.writeFileSync(path.join(jobDir, idx), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+
+    const query = await runCli(['query', '--dir', dir, '--job', 'job-a', '--kind', 'agent_failed']);
+    const expected = (await ids({ dir, jobs: ['job-a'], kinds: ['agent_failed'] })).length;
+    assert.equal(query.code, 0);
+    assert.equal(query.stdout.trim().split('\n').length, expected);
+    assert.match(
+      query.stderr,
+      new RegExp(`^warning: ignored the index of job-a/${idx.replace('.idx', '.jsonl')}: `),
+    );
+
+    const check = await runCli(['index', '--dir', dir, '--check', '--json']);
+    assert.equal(check.code, 4);
+    const bad = check.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { status: string; segment: string })
+      .filter((r) => r.status !== 'ok');
+    assert.deepEqual(
+      bad.map((r) => r.segment),
+      [idx.replace('.idx', '.jsonl')],
+    );
+    const rebuild = await runCli(['index', '--dir', dir, '--rebuild']);
+    assert.equal(rebuild.code, 0, rebuild.stderr);
+    const again = await runCli(['index', '--dir', dir, '--check']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    const quiet = await runCli(['query', '--dir', dir, '--job', 'job-a', '--kind', 'agent_failed']);
+    assert.equal(quiet.stderr, '');
+  });
+});
