@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isValidId } from '../ids.js';
-import { readSegmentRecords, type ReadStats } from '../line-reader.js';
+import { segmentChunks, type ReadStats } from '../line-reader.js';
+import { parseRecord } from '../record.js';
+import { planSegment } from './plan.js';
 import type { SegmentName } from '../paths.js';
 import { listSegments } from '../recover.js';
 import { openJob } from './jobs-dir.js';
@@ -35,11 +37,20 @@ export async function findEvent(dir: string, job: string, ref: EventRef): Promis
   const { jobDir } = await openJob(dir, job);
   const segments = (await listSegments(jobDir)).filter((s) => !s.compressed);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
-  const scan = async (candidates: SegmentName[], test: (e: ReadEvent) => boolean) => {
+  // With an index only the block that can hold the seq is read (planSegment); without, the segment.
+  const scan = async (candidates: SegmentName[], test: (e: ReadEvent) => boolean, seq?: number) => {
     const found: FoundEvent[] = [];
     for (const segment of candidates) {
-      for await (const event of readSegmentRecords(path.join(jobDir, segment.file), stats)) {
-        if (test(event)) found.push({ ...event, segment: segment.file });
+      const file = path.join(jobDir, segment.file);
+      const plan = await planSegment(file, { afterSeq: (seq ?? 1) - 1, untilSeq: seq ?? Infinity });
+      for (const range of plan.ranges) {
+        for await (const chunk of segmentChunks(file, stats, range.from, range.to)) {
+          for (const line of chunk.toString('utf8').split('\n')) {
+            const record = line === '' ? undefined : parseRecord(line);
+            if (record !== undefined && test({ record, line }))
+              found.push({ record, line, segment: segment.file });
+          }
+        }
       }
     }
     return found;
@@ -60,7 +71,7 @@ export async function findEvent(dir: string, job: string, ref: EventRef): Promis
     const own = segments.filter((s) => s.stream === stream);
     return own.filter((s, i) => s.baseSeq <= ref.seq && ref.seq < (own[i + 1]?.baseSeq ?? Infinity));
   });
-  const found = await scan(candidates, (e) => e.record.seq === ref.seq);
+  const found = await scan(candidates, (e) => e.record.seq === ref.seq, ref.seq);
   if (found.length > 1) {
     const names = found.map((f) => `${f.record.stream}:${ref.seq}`).join(', ');
     throw new InvalidArgumentError(
