@@ -87,13 +87,13 @@ export async function benchQuery(): Promise<void> {
   const markdown = `
 ## Query (\`npm run bench -- query\`)
 
-${machine()}. A generated log of ${(log.bytes / 2 ** 30).toFixed(2)} GiB: ${log.events.toLocaleString('en-US')} events in ${JOBS} jobs of ${STREAMS} streams each. The selection: \`--kind ${kind} --since <middle of the log>\` (${eventsRun.lines.toLocaleString('en-US')} events); jq runs the same selection over the same files, \`grep -c\` only counts the type (the floor: reading the bytes). Medians of ${RUNS} interleaved runs with a warm page cache; RSS is the peak resident memory of the \`events\` process.
+${machine()}. A generated log of ${(log.bytes / 2 ** 30).toFixed(2)} GiB: ${log.events.toLocaleString('en-US')} events in ${JOBS} jobs of ${STREAMS} streams each, with segment indexes (128 KiB blocks). The selection: \`--kind ${kind} --since <middle of the log>\` (${eventsRun.lines.toLocaleString('en-US')} events); jq runs the same selection over the same files, \`grep -c\` only counts the type (the floor: reading the bytes). Medians of ${RUNS} interleaved runs with a warm page cache; RSS is the peak resident memory of the \`events\` process.
 
 | command | time | throughput | time vs events | peak RSS |
 |---|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-Target: at least 3× faster than jq, RSS under 150 MB whatever the log size. How: each stream is read in 256 KiB chunks into one reused buffer and merged without an await per line; a line that cannot match by its text (the event type, severity or id it must contain) is not parsed; \`bin/events.js\` runs node with a 4 MB young generation. \`--last N\` still reads every line until the segment indexes of issue 4 let it seek.
+Target: at least 3× faster than jq, RSS under 150 MB whatever the log size. How: the segment indexes let it skip the blocks before \`--since\` (and blocks without the wanted type or agent) without reading them; the rest is read in 256 KiB chunks into one reused buffer per stream and merged without an await per line; a line that cannot match by its text (the event type, severity or id it must contain) is not parsed; \`bin/events.js\` runs node with a 4 MB young generation. \`--last N\` still reads every line (it does not yet walk the index backwards).
 `;
   process.stdout.write(markdown);
   writeSection('query', markdown);
