@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after } from 'node:test';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -49,17 +50,19 @@ export function runNode(
   });
 }
 
+/** The segments of a job in log order, plain or compressed (the plain file when both exist). */
 export function segmentFiles(jobDir: string): string[] {
-  return fs
-    .readdirSync(jobDir)
-    .filter((f) => /^events-.+\.jsonl$/.test(f))
-    .sort()
+  const names = fs.readdirSync(jobDir).filter((f) => /^events-.+\.jsonl(\.gz)?$/.test(f));
+  return names
+    .filter((f) => !(f.endsWith('.gz') && names.includes(f.slice(0, -3))))
+    .sort((a, b) => a.replace(/\.gz$/, '').localeCompare(b.replace(/\.gz$/, '')))
     .map((f) => path.join(jobDir, f));
 }
 
 /** The raw lines of a file, without their `\n`; asserts nothing about their content. */
 export function rawLines(file: string): string[] {
-  const text = fs.readFileSync(file, 'utf8');
+  const bytes = fs.readFileSync(file);
+  const text = (file.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString('utf8');
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
 import { EventLog, readEvents, type EventFilter } from '../src/index.js';
 import { checkChain, logIdOf, rawLines, runCli, segmentFiles, tempDir } from './helpers.js';
@@ -96,8 +97,12 @@ describe('segment indexes', () => {
     });
     await log.close();
     const files = segmentFiles(jobDir);
+    assert.ok(
+      files.every((f) => f.endsWith('.jsonl.gz')),
+      'sealed segments are compressed',
+    );
     for (const file of files) {
-      const entries = rawLines(file.replace(/\.jsonl$/, '.idx')).map(
+      const entries = rawLines(file.replace(/\.jsonl(\.gz)?$/, '.idx')).map(
         (l) => JSON.parse(l) as Record<string, unknown>,
       );
       const seal = entries.at(-1) as {
@@ -108,7 +113,7 @@ describe('segment indexes', () => {
         bytes: number;
       };
       assert.equal(seal.seal, true, `${path.basename(file)} is sealed`);
-      const bytes = fs.readFileSync(file);
+      const bytes = zlib.gunzipSync(fs.readFileSync(file));
       assert.equal(seal.sha256, crypto.createHash('sha256').update(bytes).digest('hex'));
       assert.equal(seal.bytes, bytes.length);
       const last = rawLines(file).at(-1) as string;
@@ -127,6 +132,9 @@ describe('segment indexes', () => {
     const dir = await rotatedLog();
     const jobDir = path.join(dir, 'job-a');
     const idx = fs.readdirSync(jobDir).filter((f) => f.endsWith('.idx'))[2] as string;
+    const segment = segmentFiles(jobDir)
+      .map((f) => path.basename(f))
+      .find((f) => f.startsWith(idx.replace('.idx', ''))) as string;
     const entries = rawLines(path.join(jobDir, idx)).map(
       (l) => JSON.parse(l) as { off?: number[]; seq?: number[] },
     );
@@ -138,10 +146,7 @@ describe('segment indexes', () => {
     const expected = (await ids({ dir, jobs: ['job-a'], kinds: ['agent_failed'] })).length;
     assert.equal(query.code, 0);
     assert.equal(query.stdout.trim().split('\n').length, expected);
-    assert.match(
-      query.stderr,
-      new RegExp(`^warning: ignored the index of job-a/${idx.replace('.idx', '.jsonl')}: `),
-    );
+    assert.match(query.stderr, new RegExp(`^warning: ignored the index of job-a/${segment}: `));
 
     const check = await runCli(['index', '--dir', dir, '--check', '--json']);
     assert.equal(check.code, 4);
@@ -152,7 +157,7 @@ describe('segment indexes', () => {
       .filter((r) => r.status !== 'ok');
     assert.deepEqual(
       bad.map((r) => r.segment),
-      [idx.replace('.idx', '.jsonl')],
+      [segment],
     );
     const rebuild = await runCli(['index', '--dir', dir, '--rebuild']);
     assert.equal(rebuild.code, 0, rebuild.stderr);

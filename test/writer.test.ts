@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import {
@@ -103,13 +104,14 @@ describe('writer: sequence, chain and timestamps', () => {
       assert.ok(files.length >= 10, `expected many segments, got ${files.length}`);
       for (const file of files.slice(0, -1)) {
         // A segment is sealed once it reaches rotateBytes; it overshoots by at most one batch.
-        const size = fs.statSync(file).size;
+        const stored = fs.readFileSync(file);
+        const size = (file.endsWith('.gz') ? zlib.gunzipSync(stored) : stored).length;
         assert.ok(size >= 4096 && size < 4096 + 2048, `${path.basename(file)} is ${size} bytes`);
       }
       const records = checkChain(files, logIdOf(jobDir), 'main');
       assert.equal(records.length, 300);
       for (const file of files) {
-        const base = Number(/-(\d{20})\.jsonl$/.exec(file)?.[1]);
+        const base = Number(/-(\d{20})\.jsonl(\.gz)?$/.exec(file)?.[1]);
         assert.equal(
           JSON.parse(rawLines(file)[0] ?? '{}').seq ?? base,
           base,

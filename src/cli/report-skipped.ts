@@ -9,6 +9,9 @@ export function reportSkipped(stats: Map<string, ReadStats>, output: Output): vo
         `warning: ignored the index of ${job}/${problem}; read the segment instead (run 'events index --rebuild --job ${job}')\n`,
       );
     }
+    for (const damage of s.damaged ?? []) {
+      output.err(`warning: could not read all of ${job}/${damage} (run 'events verify --job ${job}')\n`);
+    }
     if (s.corrupt === 0) continue;
     const lines = s.corrupt === 1 ? 'line' : 'lines';
     output.err(

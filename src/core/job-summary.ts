@@ -5,7 +5,7 @@ import { NotFoundError } from './errors.js';
 import { assertValidId } from './ids.js';
 import { readSegmentRecords, type ReadStats } from './line-reader.js';
 import { readManifest } from './manifest.js';
-import { listSegments } from './recover.js';
+import { readableSegments } from './recover.js';
 
 export interface StreamSummary {
   stream: string;
@@ -53,7 +53,7 @@ export async function summarizeJobLog(dir: string, jobId: string): Promise<JobLo
     corrupt: 0,
     tornTails: 0,
   };
-  const segments = await listSegments(jobDir);
+  const segments = await readableSegments(jobDir);
   for (const stream of [...new Set(segments.map((s) => s.stream))]) {
     const start = manifest.start[stream] ?? { seq: 1, prev: genesisHash(manifest.log_id, stream) };
     const streamSummary: StreamSummary = {
@@ -65,7 +65,7 @@ export async function summarizeJobLog(dir: string, jobId: string): Promise<JobLo
       chainBreaks: 0,
     };
     let expectedSeq = start.seq;
-    for (const segment of segments.filter((s) => s.stream === stream && !s.compressed)) {
+    for (const segment of segments.filter((s) => s.stream === stream)) {
       const file = path.join(jobDir, segment.file);
       summary.bytes += (await fs.stat(file)).size;
       const stats: ReadStats = { corrupt: 0, tornTail: false };

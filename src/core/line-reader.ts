@@ -1,4 +1,8 @@
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
 
@@ -9,6 +13,8 @@ export interface ReadStats {
   tornTail: boolean;
   /** Segment indexes that disagreed with their segment (which was scanned instead). */
   indexProblems?: string[];
+  /** Compressed segments that could not be read to their end (a corrupt or truncated gzip). */
+  damaged?: string[];
 }
 
 export interface ReadLine {
@@ -88,11 +94,11 @@ export async function* segmentChunks(
 }
 
 /**
- * Streams the records of one plain segment, as it was when the read began. Lines that are not valid
+ * Streams the records of one segment (plain as it was when the read began, or compressed). Lines that are not valid
  * records are skipped and counted in `stats`, never fatal.
  */
 export async function* readSegmentRecords(file: string, stats: ReadStats): AsyncGenerator<ReadLine> {
-  for await (const chunk of segmentChunks(file, stats)) {
+  for await (const chunk of rangeChunks({ file, from: 0 }, stats)) {
     const lines: string[] = [];
     for (
       let start = 0, nl = chunk.indexOf(0x0a);
@@ -107,4 +113,67 @@ export async function* readSegmentRecords(file: string, stats: ReadStats): Async
       else yield { record, line };
     }
   }
+}
+
+const gunzip = promisify(zlib.gunzip);
+
+/** A part of a segment file to read: plain bytes [from, to), or gzip members [from, to) of a `.gz`. */
+export interface ReadRange {
+  file: string;
+  from: number;
+  to?: number;
+}
+
+/** Whether a segment file is compressed (`.jsonl.gz`). */
+export function isCompressed(file: string): boolean {
+  return file.endsWith('.gz');
+}
+
+/**
+ * Chunks of whole lines of a range of a plain or compressed segment. A range of a `.gz` names whole
+ * gzip members (one per index block), which are decompressed off the event loop; a `.gz` read whole is
+ * decompressed as a stream. A compressed segment is sealed: it never ends in a torn line.
+ */
+export async function* rangeChunks(range: ReadRange, stats: ReadStats): AsyncGenerator<Buffer> {
+  if (!isCompressed(range.file)) {
+    yield* segmentChunks(range.file, stats, range.from, range.to);
+    return;
+  }
+  try {
+    yield* range.to === undefined
+      ? gunzipStream(range.file, range.from, stats)
+      : gunzipMembers(range as Required<ReadRange>);
+  } catch (err) {
+    if (
+      typeof (err as { errno?: unknown }).errno !== 'number' ||
+      !/^Z_/.test(String((err as NodeJS.ErrnoException).code))
+    ) {
+      throw err;
+    }
+    // What was decompressed before the damage has been read; the rest of the segment cannot be.
+    (stats.damaged ??= []).push(`${path.basename(range.file)}: ${(err as Error).message}`);
+  }
+}
+
+async function* gunzipMembers(range: Required<ReadRange>): AsyncGenerator<Buffer> {
+  const handle = await fs.open(range.file, 'r');
+  let compressed: Buffer;
+  try {
+    compressed = Buffer.alloc(range.to - range.from);
+    await handle.read(compressed, 0, compressed.length, range.from);
+  } finally {
+    await handle.close();
+  }
+  yield await gunzip(compressed);
+}
+
+async function* gunzipStream(file: string, from: number, stats: ReadStats): AsyncGenerator<Buffer> {
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const piece of createReadStream(file, { start: from }).pipe(zlib.createGunzip())) {
+    const data = carry.length > 0 ? Buffer.concat([carry, piece as Buffer]) : (piece as Buffer);
+    const end = data.lastIndexOf(0x0a);
+    carry = data.subarray(end + 1);
+    if (end >= 0) yield data.subarray(0, end + 1);
+  }
+  if (carry.length > 0) stats.corrupt++;
 }

@@ -8,7 +8,7 @@ import type { Manifest } from './manifest.js';
 import { parseSegmentFileName, QUARANTINE_DIR, type SegmentName } from './paths.js';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
-import { readSegmentIndex } from './segment-index.js';
+import { readSegmentIndex, scanSegmentIndex, type SealEntry } from './segment-index.js';
 
 /** How much of the end of the active segment is read on open: enough for several maximal lines. */
 const TAIL_WINDOW = 4 * 1024 * 1024;
@@ -32,7 +32,25 @@ export async function listSegments(jobDir: string, stream?: string): Promise<Seg
   return names
     .map(parseSegmentFileName)
     .filter((s): s is SegmentName => s !== undefined && (stream === undefined || s.stream === stream))
-    .sort((a, b) => (a.stream === b.stream ? a.baseSeq - b.baseSeq : a.stream < b.stream ? -1 : 1));
+    .sort((a, b) =>
+      a.stream === b.stream
+        ? a.baseSeq - b.baseSeq || Number(a.compressed) - Number(b.compressed)
+        : a.stream < b.stream
+          ? -1
+          : 1,
+    );
+}
+
+/**
+ * The segments to read, per stream in log order: one per base seq, the plain file when a segment
+ * exists both plain and compressed (a compression that has not removed the plain file yet).
+ */
+export async function readableSegments(jobDir: string, stream?: string): Promise<SegmentName[]> {
+  const segments = await listSegments(jobDir, stream);
+  return segments.filter((s, i) => {
+    const twin = s.compressed ? segments[i - 1] : undefined;
+    return !(twin !== undefined && twin.stream === s.stream && twin.baseSeq === s.baseSeq);
+  });
 }
 
 /**
@@ -47,13 +65,23 @@ export async function recoverStream(
   segmentNameFor: (baseSeq: number) => string,
 ): Promise<StreamTail> {
   const start = manifest.start[stream] ?? { seq: 1, prev: genesisHash(manifest.log_id, stream) };
-  const segments = await listSegments(jobDir, stream);
+  const segments = await readableSegments(jobDir, stream);
   const active = segments.at(-1);
   if (active === undefined) {
     return { ...emptyTail(start.seq, start.prev), segmentFile: segmentNameFor(start.seq) };
   }
   if (active.compressed) {
-    throw new DataError(`stream ${stream} of ${jobDir} ends in a compressed segment (${active.file})`);
+    // Sealed and compressed: the stream goes on in a new segment after it.
+    const seal = await sealOf(path.join(jobDir, active.file));
+    return {
+      segmentFile: segmentNameFor(seal.seq[1] + 1),
+      size: 0,
+      lastSeq: seal.seq[1],
+      prev: seal.last_hash,
+      lastTsUs: parseMicros(seal.ts[1]),
+      recent: [],
+      quarantined: undefined,
+    };
   }
   const file = path.join(jobDir, active.file);
   const handle = await fs.open(file, 'r+');
@@ -73,7 +101,20 @@ export async function recoverStream(
     }
     // A segment just started by a rotation is empty: the chain continues from the one before it.
     const previous = segments.at(-2);
-    if (scan.records.length === 0 && previous !== undefined && !previous.compressed) {
+    if (scan.records.length === 0 && previous !== undefined && previous.compressed) {
+      const seal = await sealOf(path.join(jobDir, previous.file));
+      const tsUs = parseMicros(seal.ts[1]);
+      return {
+        segmentFile: active.file,
+        size: 0,
+        lastSeq: seal.seq[1],
+        prev: seal.last_hash,
+        lastTsUs: tsUs,
+        recent: [],
+        quarantined,
+      };
+    }
+    if (scan.records.length === 0 && previous !== undefined) {
       scan = { ...(await scanWholeTail(path.join(jobDir, previous.file))), goodEnd: scan.goodEnd };
     }
     const last = scan.records.at(-1);
@@ -105,6 +146,15 @@ interface TailScan {
   records: { record: EventRecord; hash: string }[];
   /** Byte offset just after the last good record (or the window start when there is none). */
   goodEnd: number;
+}
+
+/** The seal of a sealed segment: from its index, or (an index missing or bad) from its data. */
+async function sealOf(file: string): Promise<SealEntry> {
+  const read = await readSegmentIndex(file, (await fs.stat(file)).size);
+  if ('index' in read && read.index.seal !== undefined) return read.index.seal;
+  const scan = await scanSegmentIndex(file, { seal: true });
+  if (scan.seal === undefined || scan.seal.count === 0) throw new DataError(`${file} holds no events`);
+  return scan.seal;
 }
 
 /** The records in the tail window of a sealed segment. */

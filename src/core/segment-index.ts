@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import { z } from 'zod';
 import { hashLine } from './chain.js';
 import { writeFileAtomic } from './fsutil.js';
-import { segmentChunks, type ReadStats } from './line-reader.js';
+import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
 
@@ -159,7 +159,8 @@ export async function scanSegmentIndex(
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   const sha = crypto.createHash('sha256');
   const seal = new SealBuilder();
-  for await (const chunk of segmentChunks(file, stats, from.offset)) {
+  const range = isCompressed(file) ? { file, from: 0 } : { file, from: from.offset };
+  for await (const chunk of rangeChunks(range, stats)) {
     sha.update(chunk);
     for (
       let start = 0, nl = chunk.indexOf(0x0a);
@@ -227,12 +228,13 @@ class SealBuilder {
 
 /**
  * The index of a segment if it exists and agrees with the segment's size: blocks contiguous from 0,
- * seqs increasing, nothing past the end of the file, and a seal (if any) covering the whole file.
- * Undefined (with the reason) otherwise: the caller scans instead.
+ * seqs increasing, nothing past the end of the file, and a seal (if any) covering the whole file. A
+ * compressed segment's index must be sealed and give every block's gzip member, contiguous to the end
+ * of the `.gz`. Otherwise the reason: the caller scans instead.
  */
 export async function readSegmentIndex(
   segmentFile: string,
-  segmentBytes: number,
+  fileBytes: number,
 ): Promise<{ index: SegmentIndex } | { problem: string }> {
   let text: string;
   try {
@@ -255,28 +257,34 @@ export async function readSegmentIndex(
       return { problem: `line ${i + 1} is not JSON` };
     }
     const asSeal = sealEntrySchema.safeParse(value);
-    if (asSeal.success) {
-      seal = asSeal.data;
-      continue;
+    if (asSeal.success) seal = asSeal.data;
+    else {
+      const asBlock = blockEntrySchema.safeParse(value);
+      if (!asBlock.success) return { problem: `line ${i + 1} is not an index entry` };
+      blocks.push(asBlock.data);
     }
-    const asBlock = blockEntrySchema.safeParse(value);
-    if (!asBlock.success) return { problem: `line ${i + 1} is not an index entry` };
-    const block = asBlock.data;
-    const previous = blocks.at(-1);
-    const expectedStart = previous?.off[1] ?? 0;
-    if (block.block !== blocks.length || block.off[0] !== expectedStart || block.off[1] <= block.off[0]) {
-      return { problem: `block ${block.block} does not follow the one before it` };
-    }
-    if (block.off[1] > segmentBytes)
-      return { problem: `block ${block.block} ends past the end of the segment` };
-    if (previous !== undefined && block.seq[0] !== previous.seq[1] + 1) {
-      return { problem: `block ${block.block} does not continue the seq of the one before it` };
-    }
-    blocks.push(block);
   }
-  if (seal !== undefined && (seal.bytes !== segmentBytes || (blocks.at(-1)?.off[1] ?? 0) !== segmentBytes)) {
+  const compressed = segmentFile.endsWith('.gz');
+  if (compressed && seal === undefined) return { problem: 'a compressed segment without a seal' };
+  const plainBytes = compressed ? (seal?.bytes ?? 0) : fileBytes;
+  for (const [i, block] of blocks.entries()) {
+    const previous = blocks[i - 1];
+    if (block.block !== i || block.off[0] !== (previous?.off[1] ?? 0) || block.off[1] <= block.off[0]) {
+      return { problem: `block ${i} does not follow the one before it` };
+    }
+    if (block.off[1] > plainBytes) return { problem: `block ${i} ends past the end of the segment` };
+    if (previous !== undefined && block.seq[0] !== previous.seq[1] + 1) {
+      return { problem: `block ${i} does not continue the seq of the one before it` };
+    }
+    if (compressed && (block.gz?.[0] !== (previous?.gz?.[1] ?? 0) || (block.gz[1] ?? 0) <= block.gz[0])) {
+      return { problem: `block ${i} has no gzip member after the one before it` };
+    }
+  }
+  if (seal !== undefined && (seal.bytes !== plainBytes || (blocks.at(-1)?.off[1] ?? 0) !== plainBytes)) {
     return { problem: 'the seal does not cover the segment' };
   }
+  if (compressed && blocks.at(-1)?.gz?.[1] !== fileBytes)
+    return { problem: 'the gzip members do not cover the file' };
   return { index: { blocks, seal } };
 }
 

@@ -27,6 +27,7 @@ import { validateEvent, type EventInput, type ValidatedEvent } from './schema/in
 import { SegmentFile } from './segment-file.js';
 import { IndexAppender } from './index-appender.js';
 import { DEFAULT_BLOCK_BYTES, sealSegment } from './segment-index.js';
+import { compressSegment } from './compress.js';
 import { humanBytes, truncateLargestStrings } from './truncate.js';
 
 /**
@@ -56,6 +57,8 @@ export interface EventLogOptions {
   rotateBytes?: number;
   /** The size of a block of the segment index (`.idx`). Default 128 KiB. */
   indexBlockBytes?: number;
+  /** Compress sealed segments (multi-member gzip) in the background. Default true. */
+  compress?: boolean;
   /** Also print every record to stdout (or a given stream), after the file has it. */
   echo?: EchoOption;
   /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
@@ -115,6 +118,7 @@ export class EventLog {
   /** Seals of rotated segments still being computed; close() waits for them. */
   private readonly sealing = new Set<Promise<void>>();
   private lastEventType: string | undefined;
+  private readonly compress: boolean;
   private readonly echo: EchoSink | undefined;
   private readonly report: (error: EventsError) => void;
 
@@ -146,6 +150,7 @@ export class EventLog {
     this.durability = init.durability;
     this.chain = init.chain;
     this.lastTsUs = init.lastTsUs;
+    this.compress = options.compress ?? true;
     this.report = options.onError ?? ((error) => process.stderr.write(`mmm-events: ${error.message}\n`));
     this.echo = options.echo === undefined ? undefined : EchoSink.create(options.echo, this.report);
     if (this.durability === 'buffered') registerExitFlush(this);
@@ -449,13 +454,21 @@ export class EventLog {
     this.seal(sealed);
   }
 
-  /** Seals a segment in the background (it reads the whole segment); close() waits for it. */
+  /** Seals a segment, then compresses it, in the background; close() waits for both. */
   private seal(file: string): Promise<void> {
-    const sealing = sealSegment(file, this.settings.indexBlockBytes).then(
-      () => undefined,
-      (err: unknown) =>
-        this.report(new WriteError(`cannot seal ${file}: ${errnoCode(err)}`, errnoCode(err), { cause: err })),
-    );
+    const sealing = sealSegment(file, this.settings.indexBlockBytes)
+      .then(async () => {
+        if (this.compress) await compressSegment(file);
+      })
+      .catch((err: unknown) => {
+        this.report(
+          err instanceof EventsError
+            ? err
+            : new WriteError(`cannot seal or compress ${file}: ${errnoCode(err)}`, errnoCode(err), {
+                cause: err,
+              }),
+        );
+      });
     this.sealing.add(sealing);
     void sealing.finally(() => this.sealing.delete(sealing));
     return sealing;

@@ -1,9 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pathExists } from '../fsutil.js';
+import { compressSegment } from '../compress.js';
+import { DataError } from '../errors.js';
+import { pathExists, writeFileAtomicFrom } from '../fsutil.js';
+import { isCompressed, rangeChunks, type ReadStats } from '../line-reader.js';
 import { isOwnerAlive, readLockOwner } from '../lock.js';
 import { lockFileName } from '../paths.js';
-import { listSegments } from '../recover.js';
+import { readableSegments } from '../recover.js';
 import {
   checkSegmentIndex,
   indexFileOf,
@@ -11,6 +14,7 @@ import {
   scanSegmentIndex,
   sealSegment,
   writeSegmentIndex,
+  type SealEntry,
 } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
 
@@ -46,6 +50,11 @@ export async function rebuildIndexes(dir: string, jobs: string[] = []): Promise<
   return forEachSegment(dir, jobs, async (job, file, { newest, stream, jobDir }) => {
     const segment = path.basename(file);
     if (newest && (await writerAlive(jobDir, stream))) return { job, segment, status: 'live' };
+    if (isCompressed(file)) {
+      // The blocks of a `.gz` are its gzip members: they are rebuilt by compressing it again.
+      const seal = await recompress(file);
+      return { job, segment, status: 'rebuilt', detail: `recompressed: ${seal.count} events` };
+    }
     const size = (await fs.stat(file)).size;
     const existing = await readSegmentIndex(file, size);
     const wasSealed = 'index' in existing && existing.index.seal !== undefined;
@@ -71,7 +80,7 @@ async function forEachSegment(
   const reports: IndexReport[] = [];
   for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
     const { jobDir } = await openJob(dir, job);
-    const segments = (await listSegments(jobDir)).filter((s) => !s.compressed);
+    const segments = await readableSegments(jobDir);
     for (const [i, segment] of segments.entries()) {
       const newest = segments[i + 1]?.stream !== segment.stream;
       reports.push(
@@ -85,4 +94,21 @@ async function forEachSegment(
 async function writerAlive(jobDir: string, stream: string): Promise<boolean> {
   const owner = await readLockOwner(path.join(jobDir, lockFileName(stream)));
   return owner !== undefined && isOwnerAlive(owner);
+}
+
+/** Decompresses a `.gz` back to its plain file (atomically), then seals and compresses it again. */
+async function recompress(gzFile: string): Promise<SealEntry> {
+  const plain = gzFile.replace(/\.gz$/, '');
+  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  await writeFileAtomicFrom(plain, async (write) => {
+    for await (const chunk of rangeChunks({ file: gzFile, from: 0 }, stats))
+      await write(chunk.toString('utf8'));
+  });
+  if (stats.damaged !== undefined) {
+    await fs.rm(plain, { force: true });
+    throw new DataError(`cannot rebuild the index of ${gzFile}: ${stats.damaged.join('; ')}`);
+  }
+  const seal = await sealSegment(plain);
+  await compressSegment(plain);
+  return seal;
 }

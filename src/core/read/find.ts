@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isValidId } from '../ids.js';
-import { segmentChunks, type ReadStats } from '../line-reader.js';
+import { rangeChunks, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import { planSegment } from './plan.js';
 import type { SegmentName } from '../paths.js';
-import { listSegments } from '../recover.js';
+import { readableSegments } from '../recover.js';
 import { openJob } from './jobs-dir.js';
 import type { ReadEvent } from './reader.js';
 
@@ -35,7 +35,7 @@ export function parseEventRef(text: string): EventRef {
 /** Finds one event of a job; NotFoundError when it is not there, naming what was looked for. */
 export async function findEvent(dir: string, job: string, ref: EventRef): Promise<FoundEvent> {
   const { jobDir } = await openJob(dir, job);
-  const segments = (await listSegments(jobDir)).filter((s) => !s.compressed);
+  const segments = await readableSegments(jobDir);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   // With an index only the block that can hold the seq is read (planSegment); without, the segment.
   const scan = async (candidates: SegmentName[], test: (e: ReadEvent) => boolean, seq?: number) => {
@@ -44,7 +44,7 @@ export async function findEvent(dir: string, job: string, ref: EventRef): Promis
       const file = path.join(jobDir, segment.file);
       const plan = await planSegment(file, { afterSeq: (seq ?? 1) - 1, untilSeq: seq ?? Infinity });
       for (const range of plan.ranges) {
-        for await (const chunk of segmentChunks(file, stats, range.from, range.to)) {
+        for await (const chunk of rangeChunks(range, stats)) {
           for (const line of chunk.toString('utf8').split('\n')) {
             const record = line === '' ? undefined : parseRecord(line);
             if (record !== undefined && test({ record, line }))

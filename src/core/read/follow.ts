@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
-import { readWholeLines, type ReadStats } from '../line-reader.js';
+import { rangeChunks, readWholeLines, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import { listSegments } from '../recover.js';
 import type { SegmentName } from '../paths.js';
@@ -33,6 +33,12 @@ export interface FollowOptions extends EventFilter {
   doneWhen?: () => boolean;
 }
 
+interface BatchEvent {
+  record: EventRecord;
+  line: string;
+  tsUs: number;
+}
+
 interface Tracked {
   job: string;
   stream: string;
@@ -44,6 +50,8 @@ interface Tracked {
   seq: number;
   /** Until when (ms since the epoch) this stream is polled every tick rather than every few. */
   hotUntil: number;
+  /** The current segment's plain file is gone and its `.gz` (if any) has been read. */
+  compressedRead?: boolean;
 }
 
 /** Streams quiet for longer than this are checked every SLOW_EVERY ticks (plus on change notifications). */
@@ -100,7 +108,7 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
       for (let tick = 0; signal?.aborted !== true; tick++) {
         const thorough = tick % SLOW_EVERY === 0;
         await this.discover(thorough);
-        const batch: { record: EventRecord; line: string; tsUs: number }[] = [];
+        const batch: BatchEvent[] = [];
         let more = false;
         const now = Date.now();
         for (const t of this.tracked.values()) {
@@ -157,11 +165,11 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
       if (errnoCode(err) === 'ENOENT') return; // the job was pruned while followed
       throw err;
     }
-    // Readers prefer the plain file of a segment that also exists compressed (DESIGN.md section 5).
-    const plain = segments.filter((s) => !s.compressed);
+    // Segments are tracked by their plain name; one that is only compressed is read from its `.gz`.
+    const plain = segments.map((s) => ({ ...s, file: plainName(s.file) }));
     for (const stream of new Set(plain.map((s) => s.stream))) {
       const key = `${job}/${stream}`;
-      const names = plain.filter((s) => s.stream === stream).map((s) => s.file);
+      const names = [...new Set(plain.filter((s) => s.stream === stream).map((s) => s.file))];
       this.segmentsOf.set(key, names);
       if (!this.tracked.has(key)) this.tracked.set(key, this.startOf(job, stream, jobDir, names));
     }
@@ -178,39 +186,61 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
   }
 
   /** Reads what is new in one stream (at most a chunk); true when more is waiting. */
-  private async readStream(t: Tracked, batch: { record: EventRecord; line: string; tsUs: number }[]) {
+  private async readStream(t: Tracked, batch: BatchEvent[]) {
     const stats = this.stats.get(t.job) as ReadStats;
     for (;;) {
       const segments = this.segmentsOf.get(`${t.job}/${t.stream}`) ?? [];
       const next = segments[segments.indexOf(t.segment) + 1];
       const file = path.join(t.jobDir, t.segment);
       const size = await sizeOf(file);
-      if (size === undefined || size < t.offset) {
-        // Compressed or pruned: carry on with the next segment. Cut back (a recovered torn tail):
-        // read it again from the start, as seqs already seen are skipped.
-        if (size === undefined && next === undefined) return false;
-        if (size === undefined) Object.assign(t, { segment: next, offset: 0 });
-        else t.offset = 0;
+      if (size === undefined) {
+        // Compressed since it was last read: what is left of it comes from the `.gz` (seqs already
+        // seen are skipped). Pruned: nothing is left. Then on to the next segment, once there is one.
+        if (!t.compressedRead) {
+          t.compressedRead = true;
+          await this.readCompressed(t, `${file}.gz`, batch);
+        }
+        if (next === undefined) return false;
+        Object.assign(t, { segment: next, offset: 0, compressedRead: false });
+        continue;
+      }
+      if (size < t.offset) {
+        // Cut back (a recovered torn tail): read it again; seqs already seen are skipped.
+        t.offset = 0;
         continue;
       }
       if (size > t.offset) {
         const { lines, consumed } = await readLinesOf(file, t.offset, size);
         t.offset += consumed;
         t.hotUntil = Date.now() + HOT_MS;
-        for (const line of lines) {
-          const record = parseRecord(line);
-          if (record === undefined) stats.corrupt++;
-          else if (record.seq > t.seq) {
-            t.seq = record.seq;
-            batch.push({ record, line, tsUs: parseMicros(record.ts) });
-          }
-        }
+        this.collect(t, lines, batch);
         if (t.offset < size && consumed > 0) return true;
       }
       // A segment with a successor is sealed: once read (a torn remainder cannot grow), move on.
       if (next === undefined) return false;
       stats.tornTail ||= t.offset < size;
       Object.assign(t, { segment: next, offset: 0 });
+    }
+  }
+
+  private async readCompressed(t: Tracked, gzFile: string, batch: BatchEvent[]): Promise<void> {
+    if ((await sizeOf(gzFile)) === undefined) return;
+    const stats = this.stats.get(t.job) as ReadStats;
+    for await (const chunk of rangeChunks({ file: gzFile, from: 0 }, stats)) {
+      this.collect(t, chunk.toString('utf8').split('\n').slice(0, -1), batch);
+    }
+  }
+
+  /** Parses new lines of a stream into the batch: corrupt ones counted, seqs already seen skipped. */
+  private collect(t: Tracked, lines: string[], batch: BatchEvent[]): void {
+    const stats = this.stats.get(t.job) as ReadStats;
+    for (const line of lines) {
+      const record = parseRecord(line);
+      if (record === undefined) stats.corrupt++;
+      else if (record.seq > t.seq) {
+        t.seq = record.seq;
+        batch.push({ record, line, tsUs: parseMicros(record.ts) });
+      }
     }
   }
 
@@ -282,8 +312,13 @@ async function sizeOf(file: string): Promise<number | undefined> {
   }
 }
 
+/** The newest segment of each stream that is still plain (the active one): where following begins. */
 function newestPerStream(segments: SegmentName[]): SegmentName[] {
   const newest = new Map<string, SegmentName>();
   for (const s of segments) if (!s.compressed) newest.set(s.stream, s);
   return [...newest.values()];
+}
+
+function plainName(file: string): string {
+  return file.replace(/\.gz$/, '');
 }

@@ -1,16 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
+import { isCompressed, type ReadRange } from '../line-reader.js';
 import { readSegmentIndex, type BlockEntry } from '../segment-index.js';
 import { kindMatcher } from './event-type.js';
 import type { EventFilter } from './filter.js';
-
-/** A byte range of a segment to read: [from, to), `to` undefined meaning its end. */
-export interface ReadRange {
-  file: string;
-  from: number;
-  to?: number;
-}
 
 /** What a read needs from a segment, as far as its index can tell without reading the lines. */
 export interface BlockWant {
@@ -40,6 +34,7 @@ export interface SegmentPlan {
 export async function planSegment(file: string, want: BlockWant): Promise<SegmentPlan> {
   const whole = { ranges: [{ file, from: 0 }], skippedThrough: 0 };
   const size = (await fs.stat(file)).size;
+  const compressed = isCompressed(file);
   const read = await readSegmentIndex(file, size);
   if ('problem' in read) return read.problem === 'no index' ? whole : { ...whole, problem: read.problem };
   const ranges: ReadRange[] = [];
@@ -52,14 +47,16 @@ export async function planSegment(file: string, want: BlockWant): Promise<Segmen
       continue;
     }
     const last = ranges.at(-1);
-    if (last?.to === block.off[0]) last.to = block.off[1];
+    // A compressed block is one gzip member, decompressed on its own (memory stays at a block).
+    if (block.gz !== undefined && compressed) ranges.push({ file, from: block.gz[0], to: block.gz[1] });
+    else if (last?.to === block.off[0]) last.to = block.off[1];
     else ranges.push({ file, from: block.off[0], to: block.off[1] });
   }
   const indexedEnd = read.index.blocks.at(-1)?.off[1] ?? 0;
   const lastTs = read.index.blocks.at(-1)?.ts[1];
   const pastUntil = want.untilUs !== undefined && lastTs !== undefined && parseMicros(lastTs) >= want.untilUs;
-  if (indexedEnd < size && !pastUntil) ranges.push({ file, from: indexedEnd });
-  const problem = await checkRangeStarts(file, ranges, read.index.blocks);
+  if (!compressed && indexedEnd < size && !pastUntil) ranges.push({ file, from: indexedEnd });
+  const problem = compressed ? undefined : await checkRangeStarts(file, ranges, read.index.blocks);
   return problem === undefined ? { ranges, skippedThrough } : { ...whole, problem };
 }
 

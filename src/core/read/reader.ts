@@ -1,13 +1,13 @@
 import path from 'node:path';
-import type { ReadStats } from '../line-reader.js';
-import { listSegments } from '../recover.js';
+import type { ReadRange, ReadStats } from '../line-reader.js';
+import { readableSegments } from '../recover.js';
 import type { EventRecord } from '../schema/envelope.js';
 import { checkCursorLog, type Cursor } from './cursor.js';
 import { compileFilter, compileLinePrefilter, type EventFilter } from './filter.js';
 import { MinHeap } from './heap.js';
 import { listJobIds, openJob } from './jobs-dir.js';
 import { NEED_MORE, StreamSource, type SourceEvent } from './stream-source.js';
-import { blockWant, planSegment, type ReadRange } from './plan.js';
+import { blockWant, planSegment } from './plan.js';
 
 export interface ReadOptions extends EventFilter {
   /** The events directory (see locateEventsDir). */
@@ -110,7 +110,7 @@ export class EventReader implements AsyncIterable<ReadEvent> {
     this.positions[jobId] = { log: manifest.log_id, streams: { ...startFrom } };
     const stats: ReadStats = { corrupt: 0, tornTail: false };
     this.stats.set(jobId, stats);
-    const segments = (await listSegments(jobDir)).filter((s) => !s.compressed);
+    const segments = await readableSegments(jobDir);
     const streams = [...new Set(segments.map((s) => s.stream))];
     // Whoever observes every record needs every block read.
     const want = this.options.observe === undefined ? { ...blockWant(this.options), sinceUs, untilUs } : {};

@@ -1,8 +1,7 @@
 import { parseMicros } from '../clock.js';
-import { segmentChunks, type ReadStats } from '../line-reader.js';
+import { rangeChunks, type ReadRange, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import type { EventRecord } from '../schema/envelope.js';
-import type { ReadRange } from './plan.js';
 
 /** What `take()` returns when its chunk is used up: `await fill()`, then take again. */
 export const NEED_MORE = Symbol('need more');
@@ -98,7 +97,7 @@ export class StreamSource {
 }
 
 async function* chunksOf(ranges: ReadRange[], stats: ReadStats): AsyncGenerator<Buffer> {
-  for (const { file, from, to } of ranges) yield* segmentChunks(file, stats, from, to);
+  for (const range of ranges) yield* rangeChunks(range, stats);
 }
 
 /** The seq of a line as the writer serialises it (`{"seq":123,...`), without parsing the rest. */
