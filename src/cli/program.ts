@@ -8,6 +8,7 @@ import { registerTail } from './commands/tail.js';
 import { registerExport } from './commands/export.js';
 import { registerShow } from './commands/show.js';
 import { registerIndex } from './commands/index.js';
+import { registerRotate } from './commands/rotate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -36,6 +37,7 @@ export function createProgram(output: Output): Command {
   registerExport(program, output);
   registerShow(program, output);
   registerIndex(program, output);
+  registerRotate(program, output);
   registerJobs(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {

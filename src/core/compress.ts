@@ -68,7 +68,7 @@ export async function compressSegment(
     await fs.rename(tmp, target);
     await fsyncDir(path.dirname(target));
     crashPoint('compress:renamed');
-    await fs.rm(plainFile);
+    await fs.rm(plainFile, { force: true });
     await fsyncDir(path.dirname(target));
     return { bytes: seal.bytes, compressedBytes: written };
   } catch (err) {

@@ -1,10 +1,12 @@
 // Test child: appends events and prints "ack <seq> <id>" for every acknowledged append.
 // usage: node appender.mjs <dir> <jobId> <durability> <count|forever> <producers> [exit|close]
+// env APPENDER_ROTATE_BYTES: the writer's rotateBytes (default: the library's)
 import { EventLog } from '../../dist/index.js';
 
 const [dir, jobId, durability, countArg, producersArg, ending = 'close'] = process.argv.slice(2);
 const count = countArg === 'forever' ? Infinity : Number(countArg);
-const log = await EventLog.open({ dir, jobId, durability });
+const rotateBytes = Number(process.env.APPENDER_ROTATE_BYTES) || undefined;
+const log = await EventLog.open({ dir, jobId, durability, rotateBytes });
 process.stdout.write(`stream ${log.stream}\n`);
 let next = 0;
 await Promise.all(

@@ -1,0 +1,125 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { compressSegment } from '../compress.js';
+import { LockedError, errnoCode } from '../errors.js';
+import { acquireLock, isOwnerAlive, type HeldLock } from '../lock.js';
+import { lockFileName, segmentFileName } from '../paths.js';
+import { readableSegments, recoverStream } from '../recover.js';
+import { readSegmentIndex, sealSegment } from '../segment-index.js';
+import { listJobIds, openJob } from '../read/jobs-dir.js';
+
+export type RotateAction = 'quarantined' | 'sealed' | 'compressed' | 'removed-temp' | 'skipped-live';
+
+/** One thing `events rotate` did (or, for a live writer's active segment, left alone). */
+export interface RotateReport {
+  job: string;
+  file: string;
+  action: RotateAction;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+/**
+ * `events rotate`: for each stream, seals the active segment of a writer that is gone (after moving a
+ * torn tail to quarantine, as a writer's own reopen would), compresses every sealed segment still
+ * plain (and finishes a compression a crash interrupted), and removes temp files of dead processes.
+ * A stream with a live writer keeps its active segment: only its older, sealed segments are touched.
+ */
+export async function rotateJobs(dir: string, jobs: string[] = []): Promise<RotateReport[]> {
+  const reports: RotateReport[] = [];
+  for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
+    const { jobDir, manifest } = await openJob(dir, job);
+    reports.push(...(await removeDeadTemps(job, jobDir)));
+    const streams = [...new Set((await readableSegments(jobDir)).map((s) => s.stream))];
+    for (const stream of streams) {
+      let lock: HeldLock | undefined;
+      try {
+        lock = await acquireLock(path.join(jobDir, lockFileName(stream)), `stream ${stream} of job ${job}`);
+      } catch (err) {
+        if (!(err instanceof LockedError)) throw err;
+      }
+      try {
+        if (lock !== undefined) {
+          // The writer is gone: end its stream's active segment as a close would have.
+          const tail = await recoverStream(jobDir, stream, manifest, (base) => segmentFileName(stream, base));
+          if (tail.quarantined !== undefined) {
+            const { file, bytes } = tail.quarantined;
+            reports.push({
+              job,
+              file: path.relative(jobDir, file),
+              action: 'quarantined',
+              bytesBefore: bytes,
+              bytesAfter: bytes,
+            });
+          }
+        }
+        const segments = await readableSegments(jobDir, stream);
+        for (const [i, segment] of segments.entries()) {
+          if (segment.compressed) continue;
+          const file = path.join(jobDir, segment.file);
+          const before = (await fs.stat(file)).size;
+          const newest = i === segments.length - 1;
+          if (newest && lock === undefined) {
+            reports.push({
+              job,
+              file: segment.file,
+              action: 'skipped-live',
+              bytesBefore: before,
+              bytesAfter: before,
+            });
+            continue;
+          }
+          if (before === 0) continue; // an empty active segment: nothing to seal
+          const read = await readSegmentIndex(file, before);
+          if (!('index' in read) || read.index.seal === undefined) {
+            await sealSegment(file);
+            reports.push({
+              job,
+              file: segment.file,
+              action: 'sealed',
+              bytesBefore: before,
+              bytesAfter: before,
+            });
+          }
+          let result: { compressedBytes: number };
+          try {
+            result = await compressSegment(file);
+          } catch (err) {
+            // Its writer compressed it meanwhile.
+            if (errnoCode(err) === 'ENOENT') continue;
+            throw err;
+          }
+          reports.push({
+            job,
+            file: `${segment.file}.gz`,
+            action: 'compressed',
+            bytesBefore: before,
+            bytesAfter: result.compressedBytes,
+          });
+        }
+      } finally {
+        await lock?.release();
+      }
+    }
+  }
+  return reports;
+}
+
+/** Temp files (`<name>.tmp-<pid>-...`) left by a process that died mid-write. */
+async function removeDeadTemps(job: string, jobDir: string): Promise<RotateReport[]> {
+  const reports: RotateReport[] = [];
+  for (const name of await fs.readdir(jobDir)) {
+    const match = /\.tmp-(\d+)-/.exec(name);
+    if (match === null || isOwnerAlive({ pid: Number(match[1]), host: os.hostname(), started: '' })) continue;
+    const file = path.join(jobDir, name);
+    try {
+      const bytes = (await fs.stat(file)).size;
+      await fs.rm(file);
+      reports.push({ job, file: name, action: 'removed-temp', bytesBefore: bytes, bytesAfter: 0 });
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+  return reports;
+}
