@@ -9,6 +9,7 @@ import { registerExport } from './commands/export.js';
 import { registerShow } from './commands/show.js';
 import { registerIndex } from './commands/index.js';
 import { registerRotate } from './commands/rotate.js';
+import { registerPrune } from './commands/prune.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -38,6 +39,7 @@ export function createProgram(output: Output): Command {
   registerShow(program, output);
   registerIndex(program, output);
   registerRotate(program, output);
+  registerPrune(program, output);
   registerJobs(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {

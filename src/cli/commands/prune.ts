@@ -1,0 +1,107 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { prune, type PruneResult } from '../../core/maintenance/prune.js';
+import { PRUNE_CONFIG_FILE, readPruneConfig, toPolicy } from '../../core/maintenance/prune-policy.js';
+import { locateEventsDir } from '../../core/read/locate.js';
+import { humanBytes } from '../../core/truncate.js';
+import { plainTable } from '../format/table.js';
+import type { Output } from '../io.js';
+import { dirOption, integerArg } from '../options.js';
+
+export interface PruneFlags {
+  dir?: string;
+  olderThan?: string;
+  maxSize?: string;
+  keepJobs?: number;
+  maxEvents?: number;
+  job: string[];
+  includeRunning?: boolean;
+  archive?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerPrune(program: Command, output: Output): void {
+  program
+    .command('prune')
+    .description(`remove (or archive) old events by a retention policy; flags override ${PRUNE_CONFIG_FILE}`)
+    .addOption(dirOption())
+    .option(
+      '--older-than <duration>',
+      'sealed segments and finished jobs whose last event is older: 30d, 12h, 2w',
+    )
+    .option('--max-size <size>', 'remove the oldest until the events directory fits: 10GB, 500MB, 2GiB')
+    .option('--keep-jobs <n>', 'never touch the newest n jobs', integerArg('--keep-jobs', 0, 1_000_000))
+    .option(
+      '--max-events <n>',
+      "remove a job's oldest segments while it has more events",
+      integerArg('--max-events', 1, Number.MAX_SAFE_INTEGER),
+    )
+    .option('--job <id>', 'only this job (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--include-running', 'also remove whole jobs that have a live writer or never ended')
+    .option('--archive <dir>', 'move what is removed into this events directory instead of deleting it')
+    .option('--dry-run', 'print what would be removed and the bytes freed; change nothing')
+    .option('--json', 'print the result as JSON')
+    .option('--quiet', 'print nothing but errors (for cron mail)')
+    .action(async (flags: PruneFlags) => {
+      await runPrune(flags, output);
+    });
+}
+
+export async function runPrune(flags: PruneFlags, output: Output): Promise<PruneResult> {
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const config = await readPruneConfig(dir);
+  const policy = toPolicy(
+    config,
+    {
+      olderThan: flags.olderThan,
+      maxSize: flags.maxSize,
+      keepJobs: flags.keepJobs,
+      maxEvents: flags.maxEvents,
+      includeRunning: flags.includeRunning,
+      archive: flags.archive,
+      jobs: flags.job,
+    },
+    dir,
+  );
+  if (policy.olderThanMs === undefined && policy.maxBytes === undefined && policy.maxEvents === undefined) {
+    throw new InvalidArgumentError(
+      `events prune needs a rule: --older-than, --max-size or --max-events (or them in ${PRUNE_CONFIG_FILE})`,
+    );
+  }
+  const started = Date.now();
+  const stderrIsTTY = (output.io.stderr as { isTTY?: boolean }).isTTY === true;
+  const result = await prune(dir, policy, {
+    dryRun: flags.dryRun === true,
+    onProgress: (done, total) => {
+      if (stderrIsTTY && flags.quiet !== true && Date.now() - started > 500) {
+        output.err(`\rpruning ${done}/${total}${done === total ? '\n' : ''}`);
+      }
+    },
+  });
+  if (flags.quiet === true) return result;
+  if (flags.json === true) {
+    output.out(JSON.stringify(result, null, 2) + '\n');
+    return result;
+  }
+  const verb = result.dryRun
+    ? 'would remove'
+    : policy.archive === undefined
+      ? 'removed'
+      : `archived to ${policy.archive}`;
+  if (result.items.length === 0) {
+    output.out(`nothing to prune${result.dryRun ? ' (dry run)' : ''}\n`);
+    return result;
+  }
+  const table = plainTable(['job', 'what', 'last event', 'events', 'size', 'why'], output.chalk);
+  for (const item of result.items) {
+    const what =
+      item.kind === 'job' ? 'whole job' : `${item.segment ?? ''} (seq ${item.seq?.join('-') ?? ''})`;
+    table.push([item.job, what, item.lastTs, item.events, humanBytes(item.bytes), item.reason]);
+  }
+  output.out(
+    `${table.toString()}\n${verb}: ${result.items.length} items, ${humanBytes(result.bytesFreed)}\n`,
+  );
+  return result;
+}

@@ -1,0 +1,412 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { hashLine } from '../chain.js';
+import { parseMicros } from '../clock.js';
+import { errnoCode } from '../errors.js';
+import { fsyncDir, mkdirDurable, pathExists } from '../fsutil.js';
+import { isCompressed, rangeChunks, type ReadStats } from '../line-reader.js';
+import { acquireLock, isOwnerAlive, readLockOwner } from '../lock.js';
+import { readManifest, writeManifest } from '../manifest.js';
+import { lockFileName, MANIFEST_FILE } from '../paths.js';
+import { parseRecord } from '../record.js';
+import { readableSegments } from '../recover.js';
+import { indexFileOf, readSegmentIndex, scanSegmentIndex, type SealEntry } from '../segment-index.js';
+import { listJobIds, openJob } from '../read/jobs-dir.js';
+import { readEvents } from '../read/reader.js';
+import type { PrunePolicy } from './prune-policy.js';
+
+/** One thing prune removes: a whole job, or a sealed segment (always the oldest left in its stream). */
+export interface PruneItem {
+  job: string;
+  kind: 'job' | 'segment';
+  /** The segment file, for a segment. */
+  segment?: string;
+  stream?: string;
+  seq?: [number, number];
+  events: number;
+  bytes: number;
+  /** The time of its last event. */
+  lastTs: string;
+  /** Which rule removes it: `older-than 30d`, `max-size`, `max-events`. */
+  reason: string;
+  /** The hash of the last line removed, per stream: what the kept log continues from. */
+  lastHash: Record<string, string>;
+}
+
+export interface PruneResult {
+  items: PruneItem[];
+  bytesFreed: number;
+  dryRun: boolean;
+}
+
+interface SegmentInfo {
+  job: string;
+  stream: string;
+  file: string;
+  bytes: number;
+  seal: SegmentSummary;
+  lastTsUs: number;
+}
+
+interface JobInfo {
+  job: string;
+  jobDir: string;
+  bytes: number;
+  events: number;
+  lastTsUs: number;
+  lastTs: string;
+  /** Its last lifecycle event is job_completed or job_failed. */
+  finished: boolean;
+  /** A live process holds one of its streams. */
+  live: boolean;
+  /** Sealed segments that are not the newest of their stream, per stream in log order. */
+  removable: SegmentInfo[][];
+  lastHash: Record<string, string>;
+}
+
+/**
+ * `events prune`: works out what the policy removes, oldest first, and (unless `dryRun`) removes or
+ * archives it under a lock, recording each removal in `global/audit-<date>.jsonl` and, for segments,
+ * where each stream now starts in LOG.json (DESIGN.md section 5).
+ */
+export async function prune(
+  dir: string,
+  policy: PrunePolicy,
+  options: { dryRun?: boolean; now?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<PruneResult> {
+  const dryRun = options.dryRun === true;
+  const globalDir = path.join(dir, 'global');
+  const lock = dryRun
+    ? undefined
+    : await (async () => {
+        await mkdirDurable(globalDir);
+        return acquireLock(path.join(globalDir, 'prune.lock'), 'events prune');
+      })();
+  try {
+    const items = plan(await describeJobs(dir, policy.jobs ?? []), policy, options.now ?? Date.now());
+    if (!dryRun) await apply(dir, items, policy, options.onProgress);
+    return { items, bytesFreed: items.reduce((sum, i) => sum + i.bytes, 0), dryRun };
+  } finally {
+    await lock?.release();
+  }
+}
+
+function plan(jobs: JobInfo[], policy: PrunePolicy, now: number): PruneItem[] {
+  const protectedJobs = new Set(
+    [...jobs]
+      .sort((a, b) => b.lastTsUs - a.lastTsUs)
+      .slice(0, policy.keepJobs ?? 0)
+      .map((j) => j.job),
+  );
+  const candidates = jobs.filter((j) => !protectedJobs.has(j.job));
+  const wholeJobs = new Map<string, PruneItem>();
+  const segments = new Map<string, PruneItem>();
+  const mayGoWhole = (j: JobInfo) => policy.includeRunning === true || (j.finished && !j.live);
+  const removeJob = (j: JobInfo, reason: string) => {
+    if (wholeJobs.has(j.job)) return;
+    wholeJobs.set(j.job, {
+      job: j.job,
+      kind: 'job',
+      events: j.events,
+      bytes: j.bytes,
+      lastTs: j.lastTs,
+      reason,
+      lastHash: j.lastHash,
+    });
+  };
+  const removeSegment = (s: SegmentInfo, reason: string) => {
+    if (segments.has(s.file) || wholeJobs.has(s.job)) return;
+    segments.set(s.file, {
+      job: s.job,
+      kind: 'segment',
+      segment: path.basename(s.file),
+      stream: s.stream,
+      seq: s.seal.seq,
+      events: s.seal.count,
+      bytes: s.bytes,
+      lastTs: s.seal.ts[1],
+      reason,
+      lastHash: { [s.stream]: s.seal.lastHash },
+    });
+  };
+  // The next segment each stream may lose: only ever the oldest one left (the kept log is a suffix).
+  const nextOf = (j: JobInfo) => j.removable.map((stream) => stream.find((s) => !segments.has(s.file)));
+
+  if (policy.olderThanMs !== undefined) {
+    const cutoffUs = (now - policy.olderThanMs) * 1000;
+    const reason = `older-than ${formatDuration(policy.olderThanMs)}`;
+    for (const j of candidates) {
+      if (j.lastTsUs < cutoffUs && mayGoWhole(j)) removeJob(j, reason);
+      else
+        for (const stream of j.removable)
+          for (const s of stream) if (s.lastTsUs < cutoffUs) removeSegment(s, reason);
+    }
+  }
+  if (policy.maxEvents !== undefined) {
+    for (const j of candidates) {
+      let events =
+        j.events - [...segments.values()].filter((s) => s.job === j.job).reduce((n, s) => n + s.events, 0);
+      while (events > policy.maxEvents && !wholeJobs.has(j.job)) {
+        const oldest = nextOf(j)
+          .filter((s): s is SegmentInfo => s !== undefined)
+          .sort((a, b) => a.lastTsUs - b.lastTsUs)[0];
+        if (oldest === undefined) break;
+        removeSegment(oldest, `max-events ${policy.maxEvents}`);
+        events -= oldest.seal.count;
+      }
+    }
+  }
+  if (policy.maxBytes !== undefined) {
+    const removed = () =>
+      [...wholeJobs.values()].reduce((n, i) => n + i.bytes, 0) +
+      [...segments.values()].filter((s) => !wholeJobs.has(s.job)).reduce((n, s) => n + s.bytes, 0);
+    const total = jobs.reduce((n, j) => n + j.bytes, 0);
+    while (total - removed() > policy.maxBytes) {
+      // The oldest of: a whole job that may go, or the next segment of any stream.
+      type Option = { lastTsUs: number; take: () => void };
+      const options: Option[] = [];
+      for (const j of candidates) {
+        if (wholeJobs.has(j.job)) continue;
+        if (mayGoWhole(j)) options.push({ lastTsUs: j.lastTsUs, take: () => removeJob(j, 'max-size') });
+        for (const s of nextOf(j))
+          if (s !== undefined)
+            options.push({ lastTsUs: s.lastTsUs, take: () => removeSegment(s, 'max-size') });
+      }
+      const oldest = options.sort((a, b) => a.lastTsUs - b.lastTsUs)[0];
+      if (oldest === undefined) break;
+      oldest.take();
+    }
+  }
+  const items = [...wholeJobs.values(), ...[...segments.values()].filter((s) => !wholeJobs.has(s.job))];
+  return items.sort((a, b) => a.lastTs.localeCompare(b.lastTs) || a.job.localeCompare(b.job));
+}
+
+async function describeJobs(dir: string, only: string[]): Promise<JobInfo[]> {
+  const jobs: JobInfo[] = [];
+  for (const job of only.length > 0 ? only : await listJobIds(dir)) {
+    const { jobDir } = await openJob(dir, job);
+    const segments = await readableSegments(jobDir);
+    const streams = [...new Set(segments.map((s) => s.stream))];
+    let bytes = 0;
+    for (const name of await fs.readdir(jobDir)) bytes += await sizeOnDisk(path.join(jobDir, name));
+    const info: JobInfo = {
+      job,
+      jobDir,
+      bytes,
+      events: 0,
+      lastTsUs: 0,
+      lastTs: '',
+      finished: false,
+      live: false,
+      removable: [],
+      lastHash: {},
+    };
+    for (const stream of streams) {
+      const own = segments.filter((s) => s.stream === stream);
+      const owner = await readLockOwner(path.join(jobDir, lockFileName(stream)));
+      info.live ||= owner !== undefined && isOwnerAlive(owner);
+      const removable: SegmentInfo[] = [];
+      for (const [i, segment] of own.entries()) {
+        const file = path.join(jobDir, segment.file);
+        const seal = await summarize(file);
+        info.events += seal.count;
+        if (seal.count > 0 && seal.ts[1] > info.lastTs) info.lastTs = seal.ts[1];
+        if (seal.count > 0) info.lastHash[stream] = seal.lastHash;
+        // The newest segment of a stream is where its writer appends: never removed on its own.
+        if (i < own.length - 1 && seal.count > 0) {
+          const segBytes = (await sizeOnDisk(file)) + (await sizeOnDisk(indexFileOf(file)));
+          removable.push({ job, stream, file, bytes: segBytes, seal, lastTsUs: parseMicros(seal.ts[1]) });
+        }
+      }
+      info.removable.push(removable);
+    }
+    info.lastTsUs = info.lastTs === '' ? 0 : parseMicros(info.lastTs);
+    info.finished = await hasEnded(dir, job);
+    jobs.push(info);
+  }
+  return jobs;
+}
+
+/** Whether the job's last lifecycle event says it ended (the index lets this skip most blocks). */
+async function hasEnded(dir: string, job: string): Promise<boolean> {
+  let ended = false;
+  for await (const { record } of readEvents({ dir, jobs: [job], kinds: ['job_*'] })) {
+    ended = record.event_type === 'job_completed' || record.event_type === 'job_failed';
+  }
+  return ended;
+}
+
+/** What prune needs to know of a segment: from its seal, or for the active one, as a seal would say. */
+interface SegmentSummary {
+  count: number;
+  seq: [number, number];
+  ts: [string, string];
+  lastHash: string;
+}
+
+/**
+ * From the seal where the index has one; for the active segment from its index blocks plus its last
+ * block and unindexed tail, which are read; else by reading the whole segment.
+ */
+async function summarize(file: string): Promise<SegmentSummary> {
+  const size = (await fs.stat(file)).size;
+  const read = await readSegmentIndex(file, size);
+  const fromSeal = (seal: SealEntry): SegmentSummary => ({
+    count: seal.count,
+    seq: seal.seq,
+    ts: seal.ts,
+    lastHash: seal.last_hash,
+  });
+  if ('index' in read && read.index.seal !== undefined) return fromSeal(read.index.seal);
+  const blocks = 'index' in read && !isCompressed(file) ? read.index.blocks : [];
+  const first = blocks[0];
+  const lastBlock = blocks.at(-1);
+  if (first === undefined || lastBlock === undefined) {
+    return fromSeal((await scanSegmentIndex(file, { seal: true })).seal as SealEntry);
+  }
+  const tail = await lastRecordsFrom(file, lastBlock.off[0]);
+  return {
+    count: blocks.slice(0, -1).reduce((n, b) => n + b.lines[1], 0) + tail.count,
+    seq: [first.seq[0], tail.lastSeq ?? lastBlock.seq[1]],
+    ts: [first.ts[0], tail.lastTs ?? lastBlock.ts[1]],
+    lastHash: tail.lastHash ?? '',
+  };
+}
+
+async function lastRecordsFrom(file: string, from: number) {
+  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  let count = 0;
+  let last: { seq: number; ts: string; line: string } | undefined;
+  for await (const chunk of rangeChunks({ file, from }, stats)) {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      const record = line === '' ? undefined : parseRecord(line);
+      if (record === undefined) continue;
+      count++;
+      last = { seq: record.seq, ts: record.ts, line };
+    }
+  }
+  return {
+    count,
+    lastSeq: last?.seq,
+    lastTs: last?.ts,
+    lastHash: last === undefined ? undefined : hashLine(last.line),
+  };
+}
+
+async function apply(
+  dir: string,
+  items: PruneItem[],
+  policy: PrunePolicy,
+  onProgress: ((done: number, total: number) => void) | undefined,
+): Promise<void> {
+  const auditFile = path.join(dir, 'global', `audit-${new Date().toISOString().slice(0, 10)}.jsonl`);
+  const policyText = describePolicy(policy);
+  for (const [n, item] of items.entries()) {
+    const jobDir = path.join(dir, item.job);
+    if (item.kind === 'job') {
+      if (policy.archive !== undefined) await moveInto(jobDir, path.join(policy.archive, item.job));
+      else await fs.rm(jobDir, { recursive: true, force: true });
+      await fsyncDir(dir);
+    } else {
+      const file = path.join(jobDir, item.segment as string);
+      const manifest = await readManifest(jobDir);
+      if (manifest !== undefined) {
+        if (policy.archive !== undefined) await archiveManifest(jobDir, path.join(policy.archive, item.job));
+        // LOG.json first: a crash before the files go leaves extra old data, never a gap verify would flag.
+        const stream = item.stream as string;
+        manifest.start[stream] = {
+          seq: (item.seq as [number, number])[1] + 1,
+          prev: item.lastHash[stream] as string,
+        };
+        await writeManifest(jobDir, manifest);
+      }
+      // A plain segment whose compression was interrupted may have its `.gz` twin: both go.
+      const twin = isCompressed(file) ? [] : [`${file}.gz`];
+      for (const f of [file, ...twin, indexFileOf(file)]) {
+        if (!(await pathExists(f))) continue;
+        if (policy.archive !== undefined)
+          await moveInto(f, path.join(policy.archive, item.job, path.basename(f)));
+        else await fs.rm(f, { force: true });
+      }
+      await fsyncDir(jobDir);
+    }
+    const record = {
+      ts: new Date().toISOString(),
+      action: policy.archive === undefined ? 'deleted' : 'archived',
+      ...(policy.archive === undefined ? {} : { archive: policy.archive }),
+      job: item.job,
+      what: item.kind === 'job' ? 'job' : `${item.segment} (seq ${item.seq?.join('-')})`,
+      reason: item.reason,
+      policy: policyText,
+      events: item.events,
+      bytes: item.bytes,
+      last_hash: item.lastHash,
+    };
+    await appendDurably(auditFile, JSON.stringify(record) + '\n');
+    onProgress?.(n + 1, items.length);
+  }
+}
+
+async function archiveManifest(jobDir: string, archiveJobDir: string): Promise<void> {
+  await mkdirDurable(archiveJobDir);
+  const target = path.join(archiveJobDir, MANIFEST_FILE);
+  // The archive keeps the log's identity and its original start, so it reads as an events directory.
+  if (!(await pathExists(target))) await fs.copyFile(path.join(jobDir, MANIFEST_FILE), target);
+}
+
+/** rename, or copy and remove across filesystems; never clobbers what the archive already has. */
+async function moveInto(from: string, to: string): Promise<void> {
+  await mkdirDurable(path.dirname(to));
+  if (await pathExists(to)) {
+    if ((await fs.stat(from)).isDirectory()) {
+      for (const name of await fs.readdir(from)) await moveInto(path.join(from, name), path.join(to, name));
+      await fs.rm(from, { recursive: true, force: true });
+      return;
+    }
+    if (path.basename(to) === MANIFEST_FILE) return fs.rm(from);
+  }
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    if (errnoCode(err) !== 'EXDEV') throw err;
+    await fs.cp(from, to, { recursive: true, errorOnExist: true, force: false });
+    await fs.rm(from, { recursive: true, force: true });
+  }
+  await fsyncDir(path.dirname(to));
+}
+
+async function appendDurably(file: string, text: string): Promise<void> {
+  const handle = await fs.open(file, 'a');
+  try {
+    await handle.write(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function sizeOnDisk(file: string): Promise<number> {
+  try {
+    const stat = await fs.stat(file);
+    return stat.isFile() ? stat.size : 0;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+function describePolicy(policy: PrunePolicy): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(policy).filter(([, v]) => v !== undefined));
+}
+
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['w', 604_800e3],
+    ['d', 86_400e3],
+    ['h', 3600e3],
+    ['m', 60e3],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms / 1000}s`;
+}
