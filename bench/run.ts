@@ -1,5 +1,6 @@
 import { benchQuery } from './query.js';
 import { benchTail } from './tail.js';
+import { benchSegments } from './segments.js';
 import { benchWrite } from './write.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (all by default), never part of `npm test`. */
@@ -7,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   write: benchWrite,
   query: benchQuery,
   tail: benchTail,
+  segments: benchSegments,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {

@@ -15,6 +15,8 @@ export interface ReadStats {
   indexProblems?: string[];
   /** Compressed segments that could not be read to their end (a corrupt or truncated gzip). */
   damaged?: string[];
+  /** Bytes read from disk (compressed bytes for a `.gz`): what a query cost. */
+  bytesRead?: number;
 }
 
 export interface ReadLine {
@@ -86,6 +88,7 @@ export async function* segmentChunks(
         return;
       }
       offset += chunk.bytes.length;
+      stats.bytesRead = (stats.bytesRead ?? 0) + chunk.bytes.length;
       yield chunk.bytes;
     }
   } finally {
@@ -142,7 +145,7 @@ export async function* rangeChunks(range: ReadRange, stats: ReadStats): AsyncGen
   try {
     yield* range.to === undefined
       ? gunzipStream(range.file, range.from, stats)
-      : gunzipMembers(range as Required<ReadRange>);
+      : gunzipMembers(range as Required<ReadRange>, stats);
   } catch (err) {
     if (
       typeof (err as { errno?: unknown }).errno !== 'number' ||
@@ -155,7 +158,8 @@ export async function* rangeChunks(range: ReadRange, stats: ReadStats): AsyncGen
   }
 }
 
-async function* gunzipMembers(range: Required<ReadRange>): AsyncGenerator<Buffer> {
+async function* gunzipMembers(range: Required<ReadRange>, stats: ReadStats): AsyncGenerator<Buffer> {
+  stats.bytesRead = (stats.bytesRead ?? 0) + range.to - range.from;
   const handle = await fs.open(range.file, 'r');
   let compressed: Buffer;
   try {
@@ -168,6 +172,7 @@ async function* gunzipMembers(range: Required<ReadRange>): AsyncGenerator<Buffer
 }
 
 async function* gunzipStream(file: string, from: number, stats: ReadStats): AsyncGenerator<Buffer> {
+  stats.bytesRead = (stats.bytesRead ?? 0) + Math.max(0, (await fs.stat(file)).size - from);
   let carry: Buffer = Buffer.alloc(0);
   for await (const piece of createReadStream(file, { start: from }).pipe(zlib.createGunzip())) {
     const data = carry.length > 0 ? Buffer.concat([carry, piece as Buffer]) : (piece as Buffer);

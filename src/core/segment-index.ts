@@ -256,12 +256,12 @@ export async function readSegmentIndex(
       if (i === lines.length - 1) break;
       return { problem: `line ${i + 1} is not JSON` };
     }
-    const asSeal = sealEntrySchema.safeParse(value);
-    if (asSeal.success) seal = asSeal.data;
+    // Blocks are many: checked by hand (as zod would, for the fields readers use); the seal by zod.
+    if (isBlockEntry(value)) blocks.push(value);
     else {
-      const asBlock = blockEntrySchema.safeParse(value);
-      if (!asBlock.success) return { problem: `line ${i + 1} is not an index entry` };
-      blocks.push(asBlock.data);
+      const asSeal = sealEntrySchema.safeParse(value);
+      if (!asSeal.success) return { problem: `line ${i + 1} is not an index entry` };
+      seal = asSeal.data;
     }
   }
   const compressed = segmentFile.endsWith('.gz');
@@ -340,4 +340,73 @@ export async function checkSegmentIndex(segmentFile: string): Promise<string | u
       return `seal: ${wrong} is ${JSON.stringify(seal[wrong])}, the segment says ${JSON.stringify(real[wrong])}`;
   }
   return undefined;
+}
+
+function isRange(value: unknown): value is [number, number] {
+  return (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    Number.isSafeInteger(value[0]) &&
+    Number.isSafeInteger(value[1]) &&
+    (value[0] as number) >= 0 &&
+    (value[1] as number) >= 0
+  );
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** blockEntrySchema, checked without zod: an index has one entry per 128 KiB of log. */
+function isBlockEntry(value: unknown): value is BlockEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const b = value as Record<string, unknown>;
+  const known = ['block', 'seq', 'lines', 'off', 'gz', 'ts', 'types', 'agents'];
+  return (
+    Object.keys(b).every((k) => known.includes(k)) &&
+    Number.isSafeInteger(b.block) &&
+    (b.block as number) >= 0 &&
+    isRange(b.seq) &&
+    isRange(b.lines) &&
+    isRange(b.off) &&
+    (b.gz === undefined || isRange(b.gz)) &&
+    isStrings(b.ts) &&
+    b.ts.length === 2 &&
+    isStrings(b.types) &&
+    isStrings(b.agents)
+  );
+}
+
+/**
+ * The seal and last block of an index, from the end of its file alone, when they agree with the
+ * segment's size: enough to skip a whole sealed segment without reading its blocks.
+ */
+export async function readIndexTail(
+  segmentFile: string,
+  fileBytes: number,
+): Promise<{ seal: SealEntry; lastBlock: BlockEntry } | undefined> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(indexFileOf(segmentFile), 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const length = Math.min(size, 16 * 1024);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n').filter(Boolean);
+    const [blockLine, sealLine] = lines.slice(-2);
+    if (lines.length < 2 || blockLine === undefined || sealLine === undefined) return undefined;
+    const lastBlock: unknown = JSON.parse(blockLine);
+    const seal = sealEntrySchema.safeParse(JSON.parse(sealLine));
+    if (!seal.success || !isBlockEntry(lastBlock) || lastBlock.off[1] !== seal.data.bytes) return undefined;
+    const ends = segmentFile.endsWith('.gz') ? lastBlock.gz?.[1] : lastBlock.off[1];
+    return ends === fileBytes ? { seal: seal.data, lastBlock } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
+  }
 }

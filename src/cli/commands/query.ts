@@ -5,6 +5,7 @@ import { locateEventsDir } from '../../core/read/locate.js';
 import { lastOf } from '../../core/read/last.js';
 import { readEvents } from '../../core/read/reader.js';
 import { writeFileAtomic } from '../../core/fsutil.js';
+import { humanBytes } from '../../core/truncate.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
 import type { Output } from '../io.js';
 import { dirOption, integerArg } from '../options.js';
@@ -20,6 +21,9 @@ export interface QueryFlags extends FilterFlags {
   showCursor?: boolean;
   output?: EventFormat;
   json?: boolean;
+  /** false with --no-index */
+  index?: boolean;
+  stats?: boolean;
 }
 
 export function registerQuery(program: Command, output: Output): void {
@@ -40,7 +44,9 @@ export function registerQuery(program: Command, output: Output): void {
     )
     .option('--after-cursor <cursor>', 'only events after this cursor (printed by --show-cursor)')
     .option('--cursor-file <file>', 'resume after the cursor in this file and write the new cursor back')
-    .option('--show-cursor', 'print the cursor after the last event to stderr');
+    .option('--show-cursor', 'print the cursor after the last event to stderr')
+    .option('--no-index', 'read every line, ignoring the segment indexes')
+    .option('--stats', 'print what the query read (bytes from disk, events matched) to stderr');
   addEventFormatOptions(command).action(async (flags: QueryFlags) => {
     await runQuery(flags, output);
   });
@@ -54,7 +60,7 @@ export async function runQuery(
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
   const filter = toFilter(flags);
   const afterCursor = readCursorFlags(flags);
-  const reader = readEvents({ dir, ...filter, afterCursor });
+  const reader = readEvents({ dir, ...filter, afterCursor, noIndex: flags.index === false });
   const printer = new EventPrinter(output, chooseFormat(output, flags), {
     chalk: output.chalk,
     utc: flags.utc === true,
@@ -69,6 +75,10 @@ export async function runQuery(
   }
   printer.end();
   reportSkipped(reader.stats, output);
+  if (flags.stats === true) {
+    const bytes = [...reader.stats.values()].reduce((n, s) => n + (s.bytesRead ?? 0), 0);
+    output.err(`stats: ${printed} events printed, ${bytes} bytes read from disk (${humanBytes(bytes)})\n`);
+  }
   const cursor = reader.cursor();
   if (flags.showCursor === true) output.err(`cursor: ${encodeCursor(cursor)}\n`);
   if (flags.cursorFile !== undefined && !output.closed)

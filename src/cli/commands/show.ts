@@ -9,6 +9,8 @@ export interface ShowFlags {
   dir?: string;
   json?: boolean;
   utc?: boolean;
+  /** false with --no-index */
+  index?: boolean;
 }
 
 export function registerShow(program: Command, output: Output): void {
@@ -20,6 +22,7 @@ export function registerShow(program: Command, output: Output): void {
     .addOption(dirOption())
     .option('--json', 'only the event, as pretty-printed JSON')
     .option('--utc', 'print times in UTC instead of local time')
+    .option('--no-index', 'scan the segments instead of using their indexes')
     .action(async (job: string, ref: string, flags: ShowFlags) => {
       await runShow(job, ref, flags, output);
     });
@@ -32,7 +35,7 @@ export async function runShow(
   output: Output,
 ): Promise<FoundEvent> {
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
-  const event = await findEvent(dir, job, parseEventRef(ref));
+  const event = await findEvent(dir, job, parseEventRef(ref), { noIndex: flags.index === false });
   output.out(
     flags.json === true
       ? JSON.stringify(event.record, null, 2) + '\n'

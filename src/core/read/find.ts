@@ -33,7 +33,12 @@ export function parseEventRef(text: string): EventRef {
 }
 
 /** Finds one event of a job; NotFoundError when it is not there, naming what was looked for. */
-export async function findEvent(dir: string, job: string, ref: EventRef): Promise<FoundEvent> {
+export async function findEvent(
+  dir: string,
+  job: string,
+  ref: EventRef,
+  options: { noIndex?: boolean } = {},
+): Promise<FoundEvent> {
   const { jobDir } = await openJob(dir, job);
   const segments = await readableSegments(jobDir);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
@@ -42,7 +47,10 @@ export async function findEvent(dir: string, job: string, ref: EventRef): Promis
     const found: FoundEvent[] = [];
     for (const segment of candidates) {
       const file = path.join(jobDir, segment.file);
-      const plan = await planSegment(file, { afterSeq: (seq ?? 1) - 1, untilSeq: seq ?? Infinity });
+      const plan =
+        options.noIndex === true
+          ? { ranges: [{ file, from: 0 }] }
+          : await planSegment(file, { afterSeq: (seq ?? 1) - 1, untilSeq: seq ?? Infinity });
       for (const range of plan.ranges) {
         for await (const chunk of rangeChunks(range, stats)) {
           for (const line of chunk.toString('utf8').split('\n')) {

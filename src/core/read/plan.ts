@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
 import { isCompressed, type ReadRange } from '../line-reader.js';
-import { readSegmentIndex, type BlockEntry } from '../segment-index.js';
+import { readIndexTail, readSegmentIndex, type BlockEntry, type SealEntry } from '../segment-index.js';
 import { kindMatcher } from './event-type.js';
 import type { EventFilter } from './filter.js';
 
@@ -35,6 +35,12 @@ export async function planSegment(file: string, want: BlockWant): Promise<Segmen
   const whole = { ranges: [{ file, from: 0 }], skippedThrough: 0 };
   const size = (await fs.stat(file)).size;
   const compressed = isCompressed(file);
+  // A sealed segment that cannot hold a match is skipped on its seal alone, its blocks unread.
+  const tail = await readIndexTail(file, size);
+  if (tail !== undefined && !sealCanMatch(tail.seal, want)) {
+    const pastUntil = want.untilUs !== undefined && parseMicros(tail.seal.ts[0]) >= want.untilUs;
+    return { ranges: [], skippedThrough: pastUntil ? 0 : Math.min(tail.seal.seq[1], want.untilSeq) };
+  }
   const read = await readSegmentIndex(file, size);
   if ('problem' in read) return read.problem === 'no index' ? whole : { ...whole, problem: read.problem };
   const ranges: ReadRange[] = [];
@@ -58,6 +64,16 @@ export async function planSegment(file: string, want: BlockWant): Promise<Segmen
   if (!compressed && indexedEnd < size && !pastUntil) ranges.push({ file, from: indexedEnd });
   const problem = compressed ? undefined : await checkRangeStarts(file, ranges, read.index.blocks);
   return problem === undefined ? { ranges, skippedThrough } : { ...whole, problem };
+}
+
+function sealCanMatch(seal: SealEntry, want: BlockWant): boolean {
+  if (seal.count === 0) return false;
+  if (seal.seq[1] <= want.afterSeq || seal.seq[0] > want.untilSeq) return false;
+  if (want.sinceUs !== undefined && parseMicros(seal.ts[1]) < want.sinceUs) return false;
+  if (want.untilUs !== undefined && parseMicros(seal.ts[0]) >= want.untilUs) return false;
+  if (want.types !== undefined && !Object.keys(seal.types).some(want.types)) return false;
+  if (want.agents !== undefined && !Object.keys(seal.agents).some((a) => want.agents?.has(a))) return false;
+  return true;
 }
 
 function wanted(block: BlockEntry, want: BlockWant): boolean {

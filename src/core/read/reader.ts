@@ -18,6 +18,8 @@ export interface ReadOptions extends EventFilter {
   untilCursor?: Cursor;
   /** Called with every record read, matched or not, in order (to track state next to a filtered read). */
   observe?: (record: EventRecord) => void;
+  /** Read every line, ignoring the segment indexes (to compare, or to distrust them). */
+  noIndex?: boolean;
 }
 
 export interface ReadEvent {
@@ -127,7 +129,10 @@ export class EventReader implements AsyncIterable<ReadEvent> {
       let skippedThrough = afterSeq;
       for (const segment of wanted) {
         const file = path.join(jobDir, segment.file);
-        const plan = await planSegment(file, { ...want, afterSeq, untilSeq });
+        const plan =
+          this.options.noIndex === true
+            ? { ranges: [{ file, from: 0 }], skippedThrough: 0, problem: undefined }
+            : await planSegment(file, { ...want, afterSeq, untilSeq });
         if (plan.problem !== undefined) (stats.indexProblems ??= []).push(`${segment.file}: ${plan.problem}`);
         ranges.push(...plan.ranges);
         skippedThrough = Math.max(skippedThrough, plan.skippedThrough);
