@@ -37,6 +37,7 @@ export { summarizeEvent, formatEventPlain } from './core/summary.js';
 
 // Reading
 export { readEvents, EventReader, type ReadOptions, type ReadEvent } from './core/read/reader.js';
+export { readLastEvents, lastOf } from './core/read/last.js';
 export type { ReadStats } from './core/line-reader.js';
 export type { EventFilter } from './core/read/filter.js';
 export { encodeCursor, decodeCursor, type Cursor } from './core/read/cursor.js';
@@ -46,5 +47,9 @@ export { findEvent, parseEventRef, type EventRef, type FoundEvent } from './core
 export { listJobIds } from './core/read/jobs-dir.js';
 export { jobStatus, type JobStatus, type JobState } from './core/read/job-status.js';
 export { locateEventsDir } from './core/read/locate.js';
+export { rotateJobs, type RotateReport } from './core/maintenance/rotate.js';
+export { checkIndexes, rebuildIndexes, type IndexReport } from './core/maintenance/indexes.js';
+export { prune, type PruneResult, type PruneItem } from './core/maintenance/prune.js';
+export type { PrunePolicy } from './core/maintenance/prune-policy.js';
 export { parseTimeArg } from './core/read/time-parse.js';
 export { exportEvents, EXPORT_FORMATS, type ExportFormat, type ExportSink } from './core/export/export.js';

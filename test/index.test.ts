@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import { EventLog, readEvents, type EventFilter } from '../src/index.js';
+import { EventLog, lastOf, readEvents, readLastEvents, type EventFilter } from '../src/index.js';
 import { checkChain, logIdOf, rawLines, runCli, segmentFiles, tempDir } from './helpers.js';
 
 const TYPES = ['agent_progress', 'agent_failed', 'deploy_step', 'queue_depth_changed'] as const;
@@ -44,6 +44,8 @@ async function rotatedLog(): Promise<string> {
   }
   return dir;
 }
+
+const key = (r: { job_id: string; stream: string; seq: number }) => `${r.job_id}/${r.stream}:${r.seq}`;
 
 async function ids(options: Parameters<typeof readEvents>[0]): Promise<string[]> {
   const out: string[] = [];

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import { decodeCursor, encodeCursor, type Cursor } from '../../core/read/cursor.js';
 import { locateEventsDir } from '../../core/read/locate.js';
-import { lastOf } from '../../core/read/last.js';
-import { readEvents } from '../../core/read/reader.js';
+import { lastOf, readLastEvents } from '../../core/read/last.js';
+import { readEvents, type ReadEvent } from '../../core/read/reader.js';
 import { writeFileAtomic } from '../../core/fsutil.js';
 import { humanBytes } from '../../core/truncate.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
@@ -66,7 +66,14 @@ export async function runQuery(
     utc: flags.utc === true,
   });
   let printed = 0;
-  const events = flags.last === undefined ? reader : await lastOf(reader, flags.last);
+  // --last reads backwards through the indexes, unless a cursor must account for every line read.
+  const usesCursor = afterCursor !== undefined || flags.cursorFile !== undefined || flags.showCursor === true;
+  let events: AsyncIterable<ReadEvent> | ReadEvent[] = reader;
+  let stats = reader.stats;
+  if (flags.last !== undefined && (usesCursor || flags.index === false))
+    events = await lastOf(reader, flags.last);
+  else if (flags.last !== undefined)
+    ({ events, stats } = await readLastEvents({ dir, ...filter }, flags.last));
   if (flags.limit !== 0) {
     for await (const event of events) {
       if (!(await printer.print(event))) break;
@@ -74,9 +81,9 @@ export async function runQuery(
     }
   }
   printer.end();
-  reportSkipped(reader.stats, output);
+  reportSkipped(stats, output);
   if (flags.stats === true) {
-    const bytes = [...reader.stats.values()].reduce((n, s) => n + (s.bytesRead ?? 0), 0);
+    const bytes = [...stats.values()].reduce((n, s) => n + (s.bytesRead ?? 0), 0);
     output.err(`stats: ${printed} events printed, ${bytes} bytes read from disk (${humanBytes(bytes)})\n`);
   }
   const cursor = reader.cursor();

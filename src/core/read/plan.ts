@@ -15,6 +15,8 @@ export interface BlockWant {
   /** Could a block with these event types / agents hold a match? Undefined: any could. */
   types?: (type: string) => boolean;
   agents?: Set<string>;
+  /** One range per block instead of joining neighbours (a reader that goes backwards). */
+  perBlock?: boolean;
 }
 
 export interface SegmentPlan {
@@ -55,7 +57,7 @@ export async function planSegment(file: string, want: BlockWant): Promise<Segmen
     const last = ranges.at(-1);
     // A compressed block is one gzip member, decompressed on its own (memory stays at a block).
     if (block.gz !== undefined && compressed) ranges.push({ file, from: block.gz[0], to: block.gz[1] });
-    else if (last?.to === block.off[0]) last.to = block.off[1];
+    else if (last?.to === block.off[0] && want.perBlock !== true) last.to = block.off[1];
     else ranges.push({ file, from: block.off[0], to: block.off[1] });
   }
   const indexedEnd = read.index.blocks.at(-1)?.off[1] ?? 0;

@@ -2,7 +2,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { ReadStats } from '../line-reader.js';
 import type { EventRecord } from '../schema/envelope.js';
 import { followEvents, snapshotStreams } from './follow.js';
-import { lastOf } from './last.js';
+import type { Cursor } from './cursor.js';
+import { lastOf, readLastEvents } from './last.js';
 import { readEvents, type ReadEvent, type ReadOptions } from './reader.js';
 
 export interface TailOptions extends ReadOptions {
@@ -55,14 +56,29 @@ export class EventTail implements AsyncIterable<ReadEvent> {
       this.options.observe?.(record);
     };
     const positions = follow ? await snapshotStreams(this.options.dir, this.options.jobs) : undefined;
-    const reader = readEvents({ ...this.options, observe });
-    this.statsParts.push(reader.stats);
-    yield* await lastOf(reader, this.options.last);
+    let cursor: Cursor;
+    if (untilDone) {
+      // The job's state needs every event read, not just the newest matches.
+      const reader = readEvents({ ...this.options, observe });
+      this.statsParts.push(reader.stats);
+      yield* await lastOf(reader, this.options.last);
+      cursor = reader.cursor();
+    } else {
+      const { events, stats } = await readLastEvents(this.options, this.options.last);
+      this.statsParts.push(stats);
+      yield* events;
+      // The follower goes on after the newest event shown of each stream (and from the snapshot).
+      cursor = {};
+      for (const { record } of events) {
+        const job = (cursor[record.job_id] ??= { log: '', streams: {} });
+        job.streams[record.stream] = Math.max(job.streams[record.stream] ?? 0, record.seq);
+      }
+    }
     const done = () => untilDone && this.outcome !== undefined;
     if (positions === undefined || done()) return;
     const follower = followEvents({
       ...this.options,
-      from: { positions, cursor: reader.cursor() },
+      from: { positions, cursor },
       observe,
       doneWhen: done,
     });
