@@ -168,4 +168,29 @@ describe('segment indexes', () => {
     const quiet = await runCli(['query', '--dir', dir, '--job', 'job-a', '--kind', 'agent_failed']);
     assert.equal(quiet.stderr, '');
   });
+
+  it('events jobs keeps each job summary in index.json, and reads the log again once it has changed', async () => {
+    const dir = tempDir();
+    const log = await EventLog.open({ dir, jobId: 'sum' });
+    for (let i = 0; i < 5; i++) await log.append({ event_type: 'deploy_step', data: { i } });
+    await log.close();
+    const events = async () =>
+      (
+        (JSON.parse((await runCli(['jobs', '--dir', dir, '--json'])).stdout) as { events: number }[])[0] ?? {
+          events: -1,
+        }
+      ).events;
+    assert.equal(await events(), 5);
+    const file = path.join(dir, 'sum', 'index.json');
+    const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as { summary: { events: number } };
+    cached.summary.events = 999;
+    fs.writeFileSync(file, JSON.stringify(cached));
+    assert.equal(await events(), 999, 'an unchanged log is not read again');
+    const again = await EventLog.open({ dir, jobId: 'sum' });
+    await again.append({ event_type: 'deploy_step', data: { i: 6 } });
+    await again.close();
+    assert.equal(await events(), 6, 'a changed log is read again');
+    fs.writeFileSync(file, '{broken');
+    assert.equal(await events(), 6, 'a damaged summary is made again');
+  });
 });

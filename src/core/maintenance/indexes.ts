@@ -17,6 +17,7 @@ import {
   type SealEntry,
 } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
+import { JOB_SUMMARY_FILE } from '../read/job-status.js';
 
 export type IndexStatus = 'ok' | 'missing' | 'bad' | 'rebuilt' | 'live';
 
@@ -47,7 +48,7 @@ export async function checkIndexes(dir: string, jobs: string[] = []): Promise<In
  * its blocks. A segment a live writer holds is left to that writer.
  */
 export async function rebuildIndexes(dir: string, jobs: string[] = []): Promise<IndexReport[]> {
-  return forEachSegment(dir, jobs, async (job, file, { newest, stream, jobDir }) => {
+  const reports = await forEachSegment(dir, jobs, async (job, file, { newest, stream, jobDir }) => {
     const segment = path.basename(file);
     if (newest && (await writerAlive(jobDir, stream))) return { job, segment, status: 'live' };
     if (isCompressed(file)) {
@@ -66,6 +67,11 @@ export async function rebuildIndexes(dir: string, jobs: string[] = []): Promise<
     await writeSegmentIndex(file, { blocks: scan.blocks, seal: undefined });
     return { job, segment, status: 'rebuilt', detail: `${scan.blocks.length} blocks` };
   });
+  // Each job's summary (index.json) is derived too: dropped, it is made again by the next `events jobs`.
+  for (const job of new Set(reports.map((r) => r.job))) {
+    await fs.rm(path.join(dir, job, JOB_SUMMARY_FILE), { force: true });
+  }
+  return reports;
 }
 
 async function forEachSegment(

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { isOwnerAlive, readLockOwner } from '../lock.js';
 import { parseMicros } from '../clock.js';
 import { listSegments } from '../recover.js';
+import { z } from 'zod';
+import { writeFileAtomic } from '../fsutil.js';
 import { readEvents } from './reader.js';
 
 export type JobState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
@@ -24,8 +26,80 @@ export interface JobStatus {
   corrupt: number;
 }
 
-/** Reads one job's log once and derives its row. */
+/** The per-job summary cache `events jobs` reads (format.md section 8). */
+export const JOB_SUMMARY_FILE = 'index.json';
+
+const summarySchema = z.strictObject({
+  version: z.literal(1),
+  /** The segments (name and size) the summary was computed from: any change makes it stale. */
+  fingerprint: z.string(),
+  summary: z.strictObject({
+    lifecycle: z.enum(['completed', 'failed', 'paused']).nullable(),
+    itemsDone: z.int(),
+    itemsFailed: z.int(),
+    itemsTotal: z.int().nullable(),
+    agents: z.int(),
+    firstTs: z.string().nullable(),
+    lastTs: z.string().nullable(),
+    events: z.int(),
+    bytes: z.int(),
+    corrupt: z.int(),
+  }),
+});
+
+type Summary = z.infer<typeof summarySchema>['summary'];
+
+/**
+ * One row of `events jobs`. A job's log is read once and summarised in its `index.json`; later calls
+ * use that while the job's segments are unchanged (a finished job is never read again), and read the
+ * log again when they have changed. Whether a writer is alive is always checked now.
+ */
 export async function jobStatus(dir: string, job: string): Promise<JobStatus> {
+  const jobDir = path.join(dir, job);
+  const fingerprint = await fingerprintOf(jobDir);
+  let summary = await readSummary(jobDir, fingerprint);
+  if (summary === undefined) {
+    summary = await summarize(dir, job);
+    // A cache: a directory it cannot be written to (a read-only archive) only costs a re-read.
+    await writeFileAtomic(
+      path.join(jobDir, JOB_SUMMARY_FILE),
+      JSON.stringify({ version: 1, fingerprint, summary }) + '\n',
+    ).catch(() => undefined);
+  }
+  const live = summary.lifecycle === null && (await hasLiveWriter(jobDir));
+  const { lifecycle, firstTs, lastTs, itemsTotal, ...counts } = summary;
+  return {
+    job,
+    status: lifecycle ?? (live ? 'running' : 'stopped'),
+    ...counts,
+    itemsTotal: itemsTotal ?? undefined,
+    firstTs: firstTs ?? undefined,
+    lastTs: lastTs ?? undefined,
+    durationMs: firstTs && lastTs ? (parseMicros(lastTs) - parseMicros(firstTs)) / 1000 : undefined,
+  };
+}
+
+async function fingerprintOf(jobDir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const segment of await listSegments(jobDir)) {
+    parts.push(`${segment.file}:${(await fs.stat(path.join(jobDir, segment.file))).size}`);
+  }
+  return parts.join(',');
+}
+
+async function readSummary(jobDir: string, fingerprint: string): Promise<Summary | undefined> {
+  try {
+    const parsed = summarySchema.safeParse(
+      JSON.parse(await fs.readFile(path.join(jobDir, JOB_SUMMARY_FILE), 'utf8')),
+    );
+    return parsed.success && parsed.data.fingerprint === fingerprint ? parsed.data.summary : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads one job's log once and derives its summary. */
+async function summarize(dir: string, job: string): Promise<Summary> {
   const reader = readEvents({ dir, jobs: [job] });
   const items = new Map<string, 'active' | 'completed' | 'failed' | 'retrying'>();
   const agents = new Set<string>();
@@ -72,21 +146,18 @@ export async function jobStatus(dir: string, job: string): Promise<JobStatus> {
         break;
     }
   }
-  const jobDir = path.join(dir, job);
-  const live = lifecycle === undefined && (await hasLiveWriter(jobDir));
   const outcomes = [...items.values()];
   return {
-    job,
-    status: lifecycle ?? (live ? 'running' : 'stopped'),
+    lifecycle:
+      lifecycle === undefined || lifecycle === 'running' || lifecycle === 'stopped' ? null : lifecycle,
     itemsDone: outcomes.filter((o) => o === 'completed').length,
     itemsFailed: outcomes.filter((o) => o === 'failed').length,
-    itemsTotal,
+    itemsTotal: itemsTotal ?? null,
     agents: agents.size,
-    firstTs,
-    lastTs,
-    durationMs: firstTs && lastTs ? (parseMicros(lastTs) - parseMicros(firstTs)) / 1000 : undefined,
+    firstTs: firstTs ?? null,
+    lastTs: lastTs ?? null,
     events,
-    bytes: await jobBytes(jobDir),
+    bytes: await jobBytes(path.join(dir, job)),
     corrupt: reader.stats.get(job)?.corrupt ?? 0,
   };
 }
