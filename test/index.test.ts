@@ -83,6 +83,11 @@ describe('segment indexes', () => {
         await ids({ dir: plain, ...filter }),
         JSON.stringify(filter),
       );
+      // --last N walks the indexes backwards: the same events as the newest N of a full scan.
+      const n = Math.floor(random() * 40);
+      const backwards = (await readLastEvents({ dir, ...filter }, n)).events.map((e) => key(e.record));
+      const scanned = (await lastOf(readEvents({ dir: plain, ...filter }), n)).map((e) => key(e.record));
+      assert.deepEqual(backwards, scanned, `last ${n} of ${JSON.stringify(filter)}`);
     }
     assert.equal((await ids({ dir })).length, all.length);
     assert.equal(all.length, 1200);
