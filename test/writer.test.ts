@@ -121,6 +121,28 @@ describe('writer: sequence, chain and timestamps', () => {
     });
   }
 
+  it('rotates a segment once its first event is rotateAgeMs old, also one it reopens', async () => {
+    const dir = tempDir();
+    const jobDir = path.join(dir, 'job-age');
+    let log = await EventLog.open({ dir, jobId: 'job-age', rotateAgeMs: 1000 });
+    await log.append(progressEvent(1));
+    await log.append(progressEvent(2));
+    await log.close();
+    assert.equal(segmentFiles(jobDir).length, 1, 'young: no rotation');
+    await new Promise((r) => setTimeout(r, 1100));
+    log = await EventLog.open({ dir, jobId: 'job-age', rotateAgeMs: 1000 });
+    await log.append(progressEvent(3)); // lands in the old segment, which is then sealed
+    await log.append(progressEvent(4));
+    await log.close();
+    const files = segmentFiles(jobDir);
+    assert.equal(files.length, 2);
+    assert.deepEqual(
+      files.map((f) => rawLines(f).length),
+      [3, 1],
+    );
+    assert.equal(checkChain(files, logIdOf(jobDir), 'main').length, 4);
+  });
+
   it('withCorrelation sets the correlation id through nested async work; the default is the job id', async () => {
     const dir = tempDir();
     const log = await EventLog.open({ dir, jobId: 'job-corr' });

@@ -209,3 +209,17 @@ async function quarantine(
   await fsyncDir(dir);
   return { file, bytes: bytes.length };
 }
+
+/** The time of a segment's first record (read from its first line), or undefined when it has none. */
+export async function segmentStartUs(file: string): Promise<number | undefined> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const newline = buffer.subarray(0, bytesRead).indexOf(0x0a);
+    const record = newline === -1 ? undefined : parseRecord(buffer.toString('utf8', 0, newline));
+    return record === undefined ? undefined : parseMicros(record.ts);
+  } finally {
+    await handle.close();
+  }
+}

@@ -21,7 +21,7 @@ import { acquireLock, type HeldLock } from './lock.js';
 import { ensureManifest } from './manifest.js';
 import { DEFAULT_EVENTS_DIR, lockFileName, segmentFileName } from './paths.js';
 import { serializeRecord } from './record.js';
-import { recoverStream } from './recover.js';
+import { recoverStream, segmentStartUs } from './recover.js';
 import type { EventRecord } from './schema/envelope.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from './schema/input.js';
 import { SegmentFile } from './segment-file.js';
@@ -55,6 +55,8 @@ export interface EventLogOptions {
   maxLineBytes?: number;
   /** The active segment is sealed and a new one started once it holds this many bytes. Default 100 MiB. */
   rotateBytes?: number;
+  /** ... or once its first event is this old (checked when appending). Default 24 h. */
+  rotateAgeMs?: number;
   /** The size of a block of the segment index (`.idx`). Default 128 KiB. */
   indexBlockBytes?: number;
   /** Compress sealed segments (multi-member gzip) in the background. Default true. */
@@ -119,6 +121,8 @@ export class EventLog {
   private readonly sealing = new Set<Promise<void>>();
   private lastEventType: string | undefined;
   private readonly compress: boolean;
+  /** When the active segment's first event was written (ms), for rotateAgeMs. */
+  private segmentStartedMs: number | undefined;
   private readonly echo: EchoSink | undefined;
   private readonly report: (error: EventsError) => void;
 
@@ -129,7 +133,13 @@ export class EventLog {
     private readonly settings: Required<
       Pick<
         EventLogOptions,
-        'flushMs' | 'batchBytes' | 'maxBufferBytes' | 'maxLineBytes' | 'rotateBytes' | 'indexBlockBytes'
+        | 'flushMs'
+        | 'batchBytes'
+        | 'maxBufferBytes'
+        | 'maxLineBytes'
+        | 'rotateBytes'
+        | 'rotateAgeMs'
+        | 'indexBlockBytes'
       >
     >,
     init: {
@@ -172,6 +182,7 @@ export class EventLog {
       maxBufferBytes: positive('maxBufferBytes', options.maxBufferBytes ?? 64 * MIB),
       maxLineBytes: positive('maxLineBytes', options.maxLineBytes ?? MIB),
       rotateBytes: positive('rotateBytes', options.rotateBytes ?? 100 * MIB),
+      rotateAgeMs: positive('rotateAgeMs', options.rotateAgeMs ?? 24 * 3600 * 1000),
       indexBlockBytes: positive('indexBlockBytes', options.indexBlockBytes ?? DEFAULT_BLOCK_BYTES),
     };
     const jobDir = path.join(path.resolve(options.dir ?? DEFAULT_EVENTS_DIR), jobId);
@@ -216,6 +227,10 @@ export class EventLog {
           },
           options,
         ));
+        if (tail.size > 0) {
+          const startUs = await segmentStartUs(file);
+          if (startUs !== undefined) log.segmentStartedMs = startUs / 1000;
+        }
         for (const record of tail.recent) {
           log.remember(record.id, Promise.resolve(receiptOf(record)));
         }
@@ -424,7 +439,9 @@ export class EventLog {
    * writer keeps appending to the full segment, trying again after the next batch.
    */
   private rotateIfFull(nextSeq: number): void {
-    if (this.segment.size < this.settings.rotateBytes) return;
+    this.segmentStartedMs ??= Date.now();
+    const tooOld = Date.now() - this.segmentStartedMs >= this.settings.rotateAgeMs;
+    if (this.segment.size < this.settings.rotateBytes && !tooOld) return;
     const next = path.join(this.jobDir, segmentFileName(this.stream, nextSeq));
     let opened: SegmentFile | undefined;
     try {
@@ -448,6 +465,7 @@ export class EventLog {
     this.index.close();
     this.segment.close();
     this.segment = opened;
+    this.segmentStartedMs = undefined;
     this.index = IndexAppender.forNewSegment(next, this.settings.indexBlockBytes, (err) =>
       this.indexFailed(err),
     );
