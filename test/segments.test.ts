@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -62,7 +63,10 @@ describe('rotation and compression', () => {
       let members = 0;
       for (let i = bytes.indexOf(GZIP_MAGIC); i !== -1; i = bytes.indexOf(GZIP_MAGIC, i + 1)) members++;
       assert.ok(members >= 2, `${gz} has ${members} gzip members`);
-      assert.doesNotThrow(() => zlib.gunzipSync(fs.readFileSync(path.join(jobDir, gz))));
+      const plain = zlib.gunzipSync(fs.readFileSync(path.join(jobDir, gz)));
+      // The tools people have: gzip -t accepts it, zcat reads every member.
+      assert.equal(spawnSync('gzip', ['-t', path.join(jobDir, gz)]).status, 0, `gzip -t ${gz}`);
+      assert.ok(spawnSync('zcat', [path.join(jobDir, gz)]).stdout.equals(plain), `zcat ${gz} reads it whole`);
     }
     const check = await runCli(['index', '--dir', dir, '--check']);
     assert.equal(check.code, 0, check.stdout + check.stderr);
