@@ -172,6 +172,15 @@ describe('segment indexes', () => {
     assert.equal(again.code, 0, again.stdout + again.stderr);
     const quiet = await runCli(['query', '--dir', dir, '--job', 'job-a', '--kind', 'agent_failed']);
     assert.equal(quiet.stderr, '');
+
+    // A sealed segment always has an index: one that is missing is noticed, and the segment read.
+    fs.rmSync(path.join(jobDir, idx));
+    const missing = await runCli(['query', '--dir', dir, '--job', 'job-a', '--kind', 'agent_failed']);
+    assert.equal(missing.stdout, quiet.stdout);
+    assert.match(
+      missing.stderr,
+      new RegExp(`^warning: ignored the index of job-a/${segment}: the index file is missing; read the segment`),
+    );
   });
 
   it('events jobs keeps each job summary in index.json, and reads the log again once it has changed', async () => {

@@ -48,7 +48,7 @@ export async function readLastEvents(
       for (const segment of own) {
         if (found.length >= n) break;
         const file = path.join(jobDir, segment.file);
-        const plan = await planSegment(file, want);
+        const plan = await planSegment(file, { ...want, mayLackIndex: segment === own[0] });
         if (plan.problem !== undefined)
           (jobStats.indexProblems ??= []).push(`${segment.file}: ${plan.problem}`);
         for (const range of [...plan.ranges].reverse()) {

@@ -17,6 +17,8 @@ export interface BlockWant {
   agents?: Set<string>;
   /** One range per block instead of joining neighbours (a reader that goes backwards). */
   perBlock?: boolean;
+  /** The segment is a stream's newest (it may have no index yet): a missing index is not a problem. */
+  mayLackIndex?: boolean;
 }
 
 export interface SegmentPlan {
@@ -44,7 +46,12 @@ export async function planSegment(file: string, want: BlockWant): Promise<Segmen
     return { ranges: [], skippedThrough: pastUntil ? 0 : Math.min(tail.seal.seq[1], want.untilSeq) };
   }
   const read = await readSegmentIndex(file, size);
-  if ('problem' in read) return read.problem === 'no index' ? whole : { ...whole, problem: read.problem };
+  if ('problem' in read) {
+    // The newest segment of a log from before indexes may have none; a sealed segment always has one.
+    const silent = read.problem === 'no index' && want.mayLackIndex === true;
+    const problem = read.problem === 'no index' ? 'the index file is missing' : read.problem;
+    return silent ? whole : { ...whole, problem };
+  }
   const ranges: ReadRange[] = [];
   let skippedThrough = 0;
   for (const block of read.index.blocks) {

@@ -132,7 +132,7 @@ export class EventReader implements AsyncIterable<ReadEvent> {
         const plan =
           this.options.noIndex === true
             ? { ranges: [{ file, from: 0 }], skippedThrough: 0, problem: undefined }
-            : await planSegment(file, { ...want, afterSeq, untilSeq });
+            : await planSegment(file, { ...want, afterSeq, untilSeq, mayLackIndex: segment === own.at(-1) });
         if (plan.problem !== undefined) (stats.indexProblems ??= []).push(`${segment.file}: ${plan.problem}`);
         ranges.push(...plan.ranges);
         skippedThrough = Math.max(skippedThrough, plan.skippedThrough);
