@@ -179,7 +179,9 @@ describe('segment indexes', () => {
     assert.equal(missing.stdout, quiet.stdout);
     assert.match(
       missing.stderr,
-      new RegExp(`^warning: ignored the index of job-a/${segment}: the index file is missing; read the segment`),
+      new RegExp(
+        `^warning: ignored the index of job-a/${segment}: the index file is missing; read the segment`,
+      ),
     );
   });
 
