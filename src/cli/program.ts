@@ -10,6 +10,7 @@ import { registerShow } from './commands/show.js';
 import { registerIndex } from './commands/index.js';
 import { registerRotate } from './commands/rotate.js';
 import { registerPrune } from './commands/prune.js';
+import { registerReplay } from './commands/replay.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -41,6 +42,7 @@ export function createProgram(output: Output): Command {
   registerRotate(program, output);
   registerPrune(program, output);
   registerJobs(program, output);
+  registerReplay(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

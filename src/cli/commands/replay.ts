@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { DataError } from '../../core/errors.js';
+import { checkReplay, replayJob, type JobState, type ReplayOptions } from '../../core/insight/replay.js';
+import { parseMicros } from '../../core/clock.js';
+import { locateEventsDir } from '../../core/read/locate.js';
+import { readEvents } from '../../core/read/reader.js';
+import { parseTimeArg } from '../../core/read/time-parse.js';
+import { formatPretty } from '../format/event.js';
+import { formatJobState, formatStepChange } from '../format/replay.js';
+import type { Output } from '../io.js';
+import { dirOption, numberArg } from '../options.js';
+
+export interface ReplayFlags {
+  dir?: string;
+  job: string;
+  until?: string;
+  json?: boolean;
+  step?: boolean;
+  speed?: number;
+  check?: boolean;
+  utc?: boolean;
+}
+
+export function registerReplay(program: Command, output: Output): void {
+  program
+    .command('replay')
+    .description(
+      "fold a job's events into its state: items, agents, checkpoints; --check compares with job_completed",
+    )
+    .requiredOption('--job <id>', 'the job')
+    .addOption(dirOption())
+    .option('--until <time|seq>', 'stop there: a time (as --since takes), a seq, or stream:seq')
+    .option('--step', 'print each event and the state change it made')
+    .option(
+      '--speed <n>',
+      'play the events in real time divided by n (implies --step; Ctrl-C stops)',
+      numberArg('--speed', 0.001, 1e9),
+    )
+    .option(
+      '--check',
+      "exit 4 unless the replay agrees with the job's job_completed event (and has no anomalies)",
+    )
+    .option('--json', 'print the state as JSON')
+    .option('--utc', 'read and print times in UTC')
+    .action(async (flags: ReplayFlags) => {
+      await runReplay(flags, output);
+    });
+}
+
+export async function runReplay(flags: ReplayFlags, output: Output): Promise<JobState> {
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const ctx = { chalk: output.chalk, utc: flags.utc === true };
+  const options: ReplayOptions = parseUntil(flags);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  const step = flags.step === true || flags.speed !== undefined;
+  let previousUs: number | undefined;
+  if (step) {
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    options.onStep = async (record, state) => {
+      const us = parseMicros(record.ts);
+      if (flags.speed !== undefined && previousUs !== undefined) {
+        await sleep(Math.min(60_000, (us - previousUs) / 1000 / flags.speed), stop.signal);
+      }
+      previousUs = us;
+      if (stop.signal.aborted) return;
+      output.out(`${formatPretty(record, ctx)}\n${output.chalk.dim(formatStepChange(state))}\n`);
+    };
+  }
+  const events = readEvents({ dir, jobs: [flags.job] });
+  let state: JobState;
+  try {
+    state = await replayJob(stopping(events, stop.signal), options);
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+  output.out(
+    flags.json === true
+      ? JSON.stringify(state, null, 2) + '\n'
+      : (step ? '\n' : '') + formatJobState(state, ctx),
+  );
+  if (flags.check === true) {
+    const { ok, problems } = checkReplay(state);
+    if (!ok) {
+      for (const problem of problems) output.err(`replay: ${problem}\n`);
+      throw new DataError(
+        `the replay of job ${flags.job} disagrees with its log (${problems.length} problems)`,
+      );
+    }
+  }
+  return state;
+}
+
+function parseUntil(flags: ReplayFlags): ReplayOptions {
+  if (flags.until === undefined) return {};
+  const ref = /^(?:([A-Za-z0-9][A-Za-z0-9._-]*):)?(\d{1,9})$/.exec(flags.until);
+  if (ref !== null) return { untilSeq: Number(ref[2]), untilStream: ref[1] };
+  return { untilUs: parseTimeArg('--until', flags.until, { utc: flags.utc === true }) };
+}
+
+async function* stopping<T>(items: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  for await (const item of items) {
+    if (signal.aborted) return;
+    yield item;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
