@@ -11,6 +11,7 @@ import { registerIndex } from './commands/index.js';
 import { registerRotate } from './commands/rotate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerReplay } from './commands/replay.js';
+import { registerStats } from './commands/stats.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -43,6 +44,7 @@ export function createProgram(output: Output): Command {
   registerPrune(program, output);
   registerJobs(program, output);
   registerReplay(program, output);
+  registerStats(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());
