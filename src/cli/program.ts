@@ -12,6 +12,8 @@ import { registerRotate } from './commands/rotate.js';
 import { registerPrune } from './commands/prune.js';
 import { registerReplay } from './commands/replay.js';
 import { registerStats } from './commands/stats.js';
+import { registerErrors } from './commands/errors.js';
+import { registerTrace } from './commands/trace.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -45,6 +47,8 @@ export function createProgram(output: Output): Command {
   registerJobs(program, output);
   registerReplay(program, output);
   registerStats(program, output);
+  registerErrors(program, output);
+  registerTrace(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

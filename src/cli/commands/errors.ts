@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { groupErrors, type ErrorReport } from '../../core/insight/errors.js';
+import { locateEventsDir } from '../../core/read/locate.js';
+import { readEvents } from '../../core/read/reader.js';
+import { parseTimeArg } from '../../core/read/time-parse.js';
+import { displayTime } from '../format/event.js';
+import type { Output } from '../io.js';
+import { dirOption } from '../options.js';
+import { reportSkipped } from '../report-skipped.js';
+
+export interface ErrorsFlags {
+  dir?: string;
+  job: string[];
+  since?: string;
+  until?: string;
+  utc?: boolean;
+  json?: boolean;
+}
+
+export function registerErrors(program: Command, output: Output): void {
+  program
+    .command('errors')
+    .description('failures grouped by cause (numbers, ids, paths and hashes masked), with spikes flagged')
+    .addOption(dirOption())
+    .option('--job <id>', 'only this job (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--since <time>', 'from this time (as query takes it)')
+    .option('--until <time>', 'before this time')
+    .option('--utc', 'read and print times in UTC')
+    .option('--json', 'print the groups as JSON')
+    .action(async (flags: ErrorsFlags) => {
+      await runErrors(flags, output);
+    });
+}
+
+export async function runErrors(flags: ErrorsFlags, output: Output): Promise<ErrorReport> {
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const utc = flags.utc === true;
+  const reader = readEvents({
+    dir,
+    jobs: flags.job,
+    sinceUs: flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { utc }),
+    untilUs: flags.until === undefined ? undefined : parseTimeArg('--until', flags.until, { utc }),
+    // Completions too: they tell whether a failed item was retried successfully.
+    kinds: ['agent_failed', 'job_failed', 'checkpoint_failed', 'agent_completed'],
+  });
+  const report = await groupErrors(reader);
+  if (flags.json === true) output.out(JSON.stringify(report, null, 2) + '\n');
+  else output.out(formatErrors(report, output, utc));
+  reportSkipped(reader.stats, output);
+  return report;
+}
+
+function formatErrors(report: ErrorReport, output: Output, utc: boolean): string {
+  const { chalk } = output;
+  if (report.failures === 0) return 'no failures\n';
+  const lines = [`${report.failures} failures in ${report.groups.length} groups`];
+  const list = (values: string[]) =>
+    values.length <= 4 ? values.join(', ') : `${values.slice(0, 4).join(', ')} and ${values.length - 4} more`;
+  for (const g of report.groups) {
+    lines.push(
+      '',
+      `${chalk.red(`${g.count}×`)} ${chalk.bold(g.message)}`,
+      `    ${g.eventTypes.join(', ')}; first ${displayTime(g.firstSeen, utc)}, last ${displayTime(g.lastSeen, utc)}`,
+      `    jobs: ${list(g.jobs)}; agents: ${list(g.agents) || '-'}; items: ${list(g.items) || '-'}`,
+      `    retried and then succeeded: ${g.recovered} of ${g.count}`,
+      chalk.dim(
+        `    e.g. ${g.example.job_id} ${g.example.stream}:${g.example.seq}: ${JSON.stringify(g.example.data)}`,
+      ),
+    );
+  }
+  for (const s of report.spikes) {
+    lines.push(
+      '',
+      chalk.yellow(
+        `spike: ${s.failures} failures in job ${s.job} in the minute from ${s.minute} (usually ${s.usualPerMinute.toFixed(1)} a minute)`,
+      ),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
