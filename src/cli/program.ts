@@ -14,6 +14,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerStats } from './commands/stats.js';
 import { registerErrors } from './commands/errors.js';
 import { registerTrace } from './commands/trace.js';
+import { registerTimeline } from './commands/timeline.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -49,6 +50,7 @@ export function createProgram(output: Output): Command {
   registerStats(program, output);
   registerErrors(program, output);
   registerTrace(program, output);
+  registerTimeline(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());
