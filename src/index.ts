@@ -45,7 +45,7 @@ export { followEvents, snapshotStreams, EventFollower, type FollowOptions } from
 export { tailEvents, EventTail, type TailOptions, type JobOutcome } from './core/read/tail.js';
 export { findEvent, parseEventRef, type EventRef, type FoundEvent } from './core/read/find.js';
 export { listJobIds } from './core/read/jobs-dir.js';
-export { jobStatus, type JobStatus, type JobState } from './core/read/job-status.js';
+export { jobStatus, type JobStatus, type JobRunState } from './core/read/job-status.js';
 export { locateEventsDir } from './core/read/locate.js';
 export { rotateJobs, type RotateReport } from './core/maintenance/rotate.js';
 export { checkIndexes, rebuildIndexes, type IndexReport } from './core/maintenance/indexes.js';
@@ -53,3 +53,17 @@ export { prune, type PruneResult, type PruneItem } from './core/maintenance/prun
 export type { PrunePolicy } from './core/maintenance/prune-policy.js';
 export { parseTimeArg } from './core/read/time-parse.js';
 export { exportEvents, EXPORT_FORMATS, type ExportFormat, type ExportSink } from './core/export/export.js';
+
+// Understanding a job
+export {
+  replayJob,
+  applyEvent,
+  checkReplay,
+  emptyJobState,
+  type JobState,
+  type ReplayOptions,
+} from './core/insight/replay.js';
+export { computeStats, StatsBuilder, sparkline, type Stats } from './core/insight/stats.js';
+export { groupErrors, type ErrorReport, type ErrorGroup } from './core/insight/errors.js';
+export { normalizeMessage } from './core/insight/normalize.js';
+export { timelineOf, drawTimeline, type Timeline } from './core/insight/timeline.js';

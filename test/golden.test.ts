@@ -11,6 +11,7 @@ import { ROOT, runCli } from './helpers.js';
 const GOLDEN = path.join(ROOT, 'test', 'golden');
 const BASIC = path.join(ROOT, 'fixtures', 'basic');
 const DAMAGED = path.join(ROOT, 'fixtures', 'damaged');
+const INSIGHT = path.join(ROOT, 'fixtures', 'insight');
 
 const cases: { name: string; args: string[]; stderr?: RegExp }[] = [
   { name: 'query-pretty', args: ['query', '--dir', BASIC, '-o', 'pretty'] },
@@ -32,11 +33,17 @@ const cases: { name: string; args: string[]; stderr?: RegExp }[] = [
   },
   { name: 'export-csv', args: ['export', '--dir', BASIC, '--format', 'csv', '--kind', 'agent_failed'] },
   { name: 'jobs', args: ['jobs', '--dir', BASIC] },
+  { name: 'replay', args: ['replay', '--dir', BASIC, '--job', 'job-basic'] },
+  { name: 'timeline', args: ['timeline', '--dir', BASIC, '--job', 'job-basic', '--width', '60'] },
+  { name: 'timeline-retry', args: ['timeline', '--dir', INSIGHT, '--job', 'job-retry-ok', '--width', '40'] },
+  { name: 'stats', args: ['stats', '--dir', BASIC] },
+  { name: 'stats-all', args: ['stats', '--dir', INSIGHT] },
+  { name: 'errors', args: ['errors', '--dir', INSIGHT] },
 ];
 
 describe('golden outputs', () => {
   for (const { name, args, stderr } of cases) {
-    it(`events ${args.filter((a) => a !== BASIC && a !== DAMAGED && a !== '--dir').join(' ')}`, async () => {
+    it(`events ${args.filter((a) => ![BASIC, DAMAGED, INSIGHT, '--dir'].includes(a)).join(' ')}`, async () => {
       const run = await runCli(args);
       assert.equal(run.code, 0, run.stderr);
       if (stderr === undefined) assert.equal(run.stderr, '');

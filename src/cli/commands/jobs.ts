@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { jobStatus, type JobState, type JobStatus } from '../../core/read/job-status.js';
+import { jobStatus, type JobRunState, type JobStatus } from '../../core/read/job-status.js';
 import { listJobIds } from '../../core/read/jobs-dir.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { parseTimeArg } from '../../core/read/time-parse.js';
@@ -11,12 +11,12 @@ import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
 import { choiceArg, dirOption, integerArg } from '../options.js';
 
-const STATES: readonly JobState[] = ['running', 'completed', 'failed', 'paused', 'stopped'];
+const STATES: readonly JobRunState[] = ['running', 'completed', 'failed', 'paused', 'stopped'];
 
 export interface JobsFlags {
   dir?: string;
   since?: string;
-  status?: JobState;
+  status?: JobRunState;
   limit?: number;
   json?: boolean;
   utc?: boolean;
@@ -63,7 +63,7 @@ export async function runJobs(flags: JobsFlags, output: Output): Promise<JobStat
 function formatJobs(jobs: JobStatus[], output: Output, utc: boolean): string {
   if (jobs.length === 0) return '';
   const chalk = output.chalk;
-  const color: Record<JobState, (s: string) => string> = {
+  const color: Record<JobRunState, (s: string) => string> = {
     running: chalk.cyan,
     completed: chalk.green,
     failed: chalk.red,

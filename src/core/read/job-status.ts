@@ -7,13 +7,13 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../fsutil.js';
 import { readEvents } from './reader.js';
 
-export type JobState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
+export type JobRunState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
 
 /** One row of `events jobs`. */
 export interface JobStatus {
   job: string;
   /** From its lifecycle events; `running` when a live writer holds a stream; `stopped` otherwise. */
-  status: JobState;
+  status: JobRunState;
   itemsDone: number;
   itemsFailed: number;
   itemsTotal: number | undefined;
@@ -103,7 +103,7 @@ async function summarize(dir: string, job: string): Promise<Summary> {
   const reader = readEvents({ dir, jobs: [job] });
   const items = new Map<string, 'active' | 'completed' | 'failed' | 'retrying'>();
   const agents = new Set<string>();
-  let lifecycle: JobState | undefined;
+  let lifecycle: JobRunState | undefined;
   let itemsTotal: number | undefined;
   let events = 0;
   let firstTs: string | undefined;
