@@ -139,7 +139,14 @@ export function isCompressed(file: string): boolean {
  */
 export async function* rangeChunks(range: ReadRange, stats: ReadStats): AsyncGenerator<Buffer> {
   if (!isCompressed(range.file)) {
-    yield* segmentChunks(range.file, stats, range.from, range.to);
+    try {
+      yield* segmentChunks(range.file, stats, range.from, range.to);
+    } catch (err) {
+      // Compressed (and the plain file removed) since the segments were listed: the same bytes are
+      // in the `.gz`, at the same offsets once decompressed.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      yield* plainWindowOfGzip(`${range.file}.gz`, range.from, range.to ?? Infinity, stats);
+    }
     return;
   }
   try {
@@ -181,4 +188,21 @@ async function* gunzipStream(file: string, from: number, stats: ReadStats): Asyn
     if (end >= 0) yield data.subarray(0, end + 1);
   }
   if (carry.length > 0) stats.corrupt++;
+}
+
+/** The decompressed bytes [from, to) of a `.gz` (whole lines, as the plain file had them). */
+async function* plainWindowOfGzip(
+  file: string,
+  from: number,
+  to: number,
+  stats: ReadStats,
+): AsyncGenerator<Buffer> {
+  let position = 0;
+  for await (const chunk of gunzipStream(file, 0, stats)) {
+    const start = position;
+    position += chunk.length;
+    if (position <= from) continue;
+    if (start >= to) return;
+    yield chunk.subarray(Math.max(0, from - start), Math.min(chunk.length, to - start));
+  }
 }

@@ -68,12 +68,10 @@ export async function snapshotStreams(dir: string, jobs: string[] = []): Promise
     for (const segment of newestPerStream(await listSegments(jobDir))) {
       const file = path.join(jobDir, segment.file);
       const size = await sizeOf(file);
-      if (size !== undefined) {
-        positions.set(`${job}/${segment.stream}`, {
-          segment: segment.file,
-          offset: await lineStartAtOrBefore(file, size),
-        });
-      }
+      // Gone meanwhile (compressed): the follower starts that stream from the seqs already seen.
+      const offset =
+        size === undefined ? undefined : await lineStartAtOrBefore(file, size).catch(() => undefined);
+      if (offset !== undefined) positions.set(`${job}/${segment.stream}`, { segment: segment.file, offset });
     }
   }
   return positions;
@@ -210,7 +208,15 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
         continue;
       }
       if (size > t.offset) {
-        const { lines, consumed } = await readLinesOf(file, t.offset, size);
+        let read: { lines: string[]; consumed: number };
+        try {
+          read = await readLinesOf(file, t.offset, size);
+        } catch (err) {
+          // Compressed and removed between the stat and the read: the next turn reads the `.gz`.
+          if (errnoCode(err) === 'ENOENT') continue;
+          throw err;
+        }
+        const { lines, consumed } = read;
         t.offset += consumed;
         t.hotUntil = Date.now() + HOT_MS;
         this.collect(t, lines, batch);
