@@ -99,7 +99,7 @@ Target: at least 3× faster than jq, RSS under 150 MB whatever the log size. How
   writeSection('query', markdown);
 }
 
-async function generate(): Promise<Generated> {
+export async function generate(): Promise<Generated> {
   const dir = path.join(os.tmpdir(), `mmm-events-bench-query-${TARGET_MB}mb`);
   const marker = path.join(dir, 'generated.json');
   if (fs.existsSync(marker)) return JSON.parse(fs.readFileSync(marker, 'utf8')) as Generated;
@@ -189,7 +189,7 @@ function segmentFilesOf(dir: string): string[] {
 }
 
 /** Runs a command, counting its output lines; peak RSS from /proc (NaN where there is none). */
-function measure(
+export function measure(
   command: string[] | string,
   shell: boolean,
 ): Promise<{ seconds: number; rssMb: number; lines: number }> {

@@ -1,6 +1,7 @@
 import { benchQuery } from './query.js';
 import { benchTail } from './tail.js';
 import { benchSegments } from './segments.js';
+import { benchStats } from './stats.js';
 import { benchWrite } from './write.js';
 
 /** `npm run bench [-- NAME...]`: runs the named benchmarks (all by default), never part of `npm test`. */
@@ -9,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   query: benchQuery,
   tail: benchTail,
   segments: benchSegments,
+  stats: benchStats,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {

@@ -37,10 +37,9 @@ let parsedSecondUs = 0;
 
 /** Parses a format v1 timestamp back to microseconds since the epoch (once per second of text). */
 export function parseMicros(ts: string): number {
-  const second = ts.slice(0, 19);
-  if (second !== parsedSecond) {
-    parsedSecondUs = Date.parse(second + 'Z') * 1000;
-    parsedSecond = second;
+  if (parsedSecond === '' || !ts.startsWith(parsedSecond)) {
+    parsedSecond = ts.slice(0, 19);
+    parsedSecondUs = Date.parse(parsedSecond + 'Z') * 1000;
   }
   return parsedSecondUs + Number(ts.slice(20, 26));
 }

@@ -20,6 +20,15 @@ export class LogHistogram {
     this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + 1);
   }
 
+  /** Adds another histogram's values to this one. */
+  merge(other: LogHistogram): void {
+    this.count += other.count;
+    this.sum += other.sum;
+    this.min = Math.min(this.min, other.min);
+    this.max = Math.max(this.max, other.max);
+    for (const [bucket, n] of other.buckets) this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + n);
+  }
+
   /** The p-th percentile (0-100), the middle of its bucket, clamped to the exact min and max. */
   percentile(p: number): number | undefined {
     if (this.count === 0) return undefined;

@@ -115,6 +115,54 @@ export class StatsBuilder {
     }
   }
 
+  /** Adds the figures of another builder (of events not given to this one). */
+  merge(other: StatsBuilder): void {
+    const o = other;
+    this.events += o.events;
+    if (o.firstTs !== undefined && (this.firstTs === undefined || o.firstTs < this.firstTs))
+      this.firstTs = o.firstTs;
+    if (o.lastTs !== undefined && (this.lastTs === undefined || o.lastTs > this.lastTs))
+      this.lastTs = o.lastTs;
+    for (const [k, n] of Object.entries(o.byType)) this.byType[k] = (this.byType[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(o.bySeverity)) this.bySeverity[k] = (this.bySeverity[k] ?? 0) + n;
+    this.completed += o.completed;
+    this.failed += o.failed;
+    this.retried += o.retried;
+    this.backoffMs += o.backoffMs;
+    this.durations.merge(o.durations);
+    for (const [m, n] of o.minutes) this.minutes.set(m, (this.minutes.get(m) ?? 0) + n);
+    for (const [id, a] of o.agents) {
+      const mine = this.agents.get(id);
+      if (mine === undefined) {
+        const histogram = new LogHistogram();
+        histogram.merge(a.histogram);
+        this.agents.set(id, { ...a, histogram });
+      } else {
+        mine.events += a.events;
+        mine.completed += a.completed;
+        mine.failed += a.failed;
+        mine.histogram.merge(a.histogram);
+      }
+    }
+    if (o.maxQueue !== undefined) {
+      this.maxQueue = {
+        pending: Math.max(this.maxQueue?.pending ?? 0, o.maxQueue.pending),
+        active: Math.max(this.maxQueue?.active ?? 0, o.maxQueue.active),
+      };
+    }
+    if (
+      o.maxMemory !== undefined &&
+      (this.maxMemory === undefined || o.maxMemory.used > this.maxMemory.used)
+    ) {
+      this.maxMemory = o.maxMemory;
+    }
+    for (const [key, e] of o.errors) {
+      const mine = this.errors.get(key);
+      if (mine !== undefined) mine.count += e.count;
+      else this.errors.set(key, { ...e });
+    }
+  }
+
   private error(message: string): void {
     const key = normalizeMessage(message);
     const group =
@@ -185,14 +233,19 @@ export class StatsBuilder {
 export async function computeStats(
   events: AsyncIterable<{ record: EventRecord }>,
 ): Promise<{ total: Stats; jobs: Record<string, Stats> }> {
-  const total = new StatsBuilder();
   const jobs = new Map<string, StatsBuilder>();
+  let last: { job: string; builder: StatsBuilder } | undefined;
   for await (const { record } of events) {
-    total.add(record);
-    let job = jobs.get(record.job_id);
-    if (job === undefined) jobs.set(record.job_id, (job = new StatsBuilder()));
-    job.add(record);
+    // Each event is added once, to its job's figures; the total is their sum.
+    if (last?.job !== record.job_id) {
+      let builder = jobs.get(record.job_id);
+      if (builder === undefined) jobs.set(record.job_id, (builder = new StatsBuilder()));
+      last = { job: record.job_id, builder };
+    }
+    last.builder.add(record);
   }
+  const total = new StatsBuilder();
+  for (const builder of jobs.values()) total.merge(builder);
   return { total: total.result(), jobs: Object.fromEntries([...jobs].map(([id, b]) => [id, b.result()])) };
 }
 

@@ -28,10 +28,6 @@ export interface ReadEvent {
   line: string;
 }
 
-interface Head extends SourceEvent {
-  source: StreamSource;
-}
-
 /**
  * The events of one or more jobs that match a filter, merged across streams and jobs in the order
  * (ts, stream, seq, job). Each stream is read a chunk at a time and only its next record is held in
@@ -55,10 +51,10 @@ export class EventReader implements AsyncIterable<ReadEvent> {
     const matches = compileFilter(this.options);
     // Whoever observes every record needs them all parsed.
     const prefilter = observe === undefined ? compileLinePrefilter(this.options) : undefined;
-    const heap = new MinHeap<Head>((a, b) => compareRecords(a.record, a.tsUs, b.record, b.tsUs) < 0);
+    const heap = new MinHeap<SourceEvent>((a, b) => compareRecords(a.record, a.tsUs, b.record, b.tsUs) < 0);
     const sources: StreamSource[] = [];
     const place = (source: StreamSource, next: SourceEvent | undefined) => {
-      if (next !== undefined) heap.push({ ...next, source });
+      if (next !== undefined) heap.push(next);
       else this.consumed(source.job, source.stream, source.lastSeq);
     };
     try {

@@ -10,6 +10,8 @@ export interface SourceEvent {
   record: EventRecord;
   line: string;
   tsUs: number;
+  /** Where it came from: the merge asks it for the next one. */
+  source: StreamSource;
 }
 
 /**
@@ -71,7 +73,7 @@ export class StreamSource {
       if (record.seq > this.untilSeq) return this.end();
       if (record.seq <= this.afterSeq) continue;
       if (record.seq > this.lastSeq) this.lastSeq = record.seq;
-      return { record, line, tsUs: parseMicros(record.ts) };
+      return { record, line, tsUs: parseMicros(record.ts), source: this };
     }
     return this.done ? undefined : NEED_MORE;
   }
