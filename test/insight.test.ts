@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { readEvents, replayJob } from '../src/index.js';
+import { groupErrors, readEvents, replayJob } from '../src/index.js';
 import { rawLines, ROOT, runCli, segmentFiles, tempDir } from './helpers.js';
 
 const INSIGHT = path.join(ROOT, 'fixtures', 'insight');
@@ -262,5 +262,38 @@ describe('events trace and events errors', () => {
     assert.deepEqual(byMessage['merge conflict in <path>']?.items, ['item-1', 'item-2', 'item-3']);
     assert.equal(byMessage['timeout after <n> waiting for build <n>']?.recovered, 1);
     assert.equal(byMessage['<n> of <n> items failed']?.count, 1);
+  });
+
+  it('errors: a minute with far more failures than the job usually has is a spike', async () => {
+    const failure = (minute: number, second: number, n: number) => ({
+      record: {
+        seq: n,
+        ts: `2026-11-22T10:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}.000000Z`,
+        id: `e${n}`,
+        job_id: 'job-s',
+        stream: 'main',
+        event_type: 'agent_failed',
+        severity: 'error' as const,
+        agent_id: 'agent-1',
+        correlation_id: 'c',
+        data: { item_id: `item-${n}`, error: `exit status ${n}`, retry_eligible: false },
+        prev: '0'.repeat(32),
+      },
+    });
+    // One failure a minute for 20 minutes, then 9 in minute 20.
+    const records = [
+      ...Array.from({ length: 20 }, (_, m) => failure(m, 0, m + 1)),
+      ...Array.from({ length: 9 }, (_, i) => failure(20, i, 100 + i)),
+    ];
+    const report = await groupErrors(
+      (async function* () {
+        yield* records;
+      })(),
+    );
+    assert.equal(report.groups.length, 1, 'exit status <n>: one cause');
+    assert.deepEqual(
+      report.spikes.map((s) => [s.job, s.minute, s.failures]),
+      [['job-s', '2026-11-22T10:20Z', 9]],
+    );
   });
 });
