@@ -15,6 +15,7 @@ import { registerStats } from './commands/stats.js';
 import { registerErrors } from './commands/errors.js';
 import { registerTrace } from './commands/trace.js';
 import { registerTimeline } from './commands/timeline.js';
+import { registerVerify } from './commands/verify.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -51,6 +52,7 @@ export function createProgram(output: Output): Command {
   registerErrors(program, output);
   registerTrace(program, output);
   registerTimeline(program, output);
+  registerVerify(program, output);
   // Subcommands inherit the error handling of the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

@@ -1,0 +1,400 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { genesisHash, hashLine } from './chain.js';
+import { parseMicros } from './clock.js';
+import { InvalidArgumentError } from './errors.js';
+import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
+import { QUARANTINE_DIR, type SegmentName } from './paths.js';
+import { parseRecord } from './record.js';
+import { readableSegments } from './recover.js';
+import { checkSegmentIndex, readSegmentIndex } from './segment-index.js';
+import { listJobIds, openJob } from './read/jobs-dir.js';
+
+export type ProblemKind =
+  | 'corrupt-line'
+  | 'seq-gap'
+  | 'seq-order'
+  | 'chain-break'
+  | 'wrong-owner'
+  | 'time-backwards'
+  | 'segment-start'
+  | 'seal-mismatch'
+  | 'index-mismatch'
+  | 'unreadable'
+  | 'head-mismatch';
+
+/** The first problem of one kind in a stream: where it is, precisely enough to look at it. */
+export interface Problem {
+  kind: ProblemKind;
+  job: string;
+  stream: string;
+  segment: string;
+  /** The seq of the line at fault (or expected there). */
+  seq: number | undefined;
+  /** Byte offset of the line in the segment (of its decompressed bytes for a `.gz`). */
+  offset: number | undefined;
+  message: string;
+  /** How many problems of this kind the stream has in all. */
+  count: number;
+}
+
+export interface StreamReport {
+  job: string;
+  stream: string;
+  /** Where LOG.json says the stream starts (after a prune). */
+  startSeq: number;
+  events: number;
+  headSeq: number;
+  /** The hash of the last line: keep it elsewhere and pass it to --expect-head later. */
+  headHash: string;
+  segments: number;
+  /** A last line without `\n` in the newest segment: a crash mid-write (recovery quarantines it). */
+  tornTail: boolean;
+  problems: Problem[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  streams: StreamReport[];
+  /** Files in quarantine/ (torn tails cut off by recovery): not problems, but worth knowing. */
+  quarantined: number;
+}
+
+export interface VerifyOptions {
+  jobs?: string[];
+  /** `stream` (or `job/stream`) → a head hash kept from an earlier verify. */
+  expectHeads?: Record<string, string>;
+}
+
+/** Parses `--expect-head stream=hash` values. */
+export function parseExpectedHeads(values: string[]): Record<string, string> {
+  const heads: Record<string, string> = {};
+  for (const value of values) {
+    const m = /^([^=]+)=([0-9a-f]{32})$/.exec(value.trim());
+    if (m === null) {
+      throw new InvalidArgumentError(
+        `--expect-head takes stream=<32 hex digits> (or job/stream=...), not "${value}"`,
+      );
+    }
+    heads[m[1] as string] = m[2] as string;
+  }
+  return heads;
+}
+
+/**
+ * `events verify`: re-reads every stream from where LOG.json says it starts, checking seq contiguity,
+ * the prev chain across segments and gzip members, that each line belongs to its job and stream and
+ * that time never goes back, seals against the bytes and indexes against their segments (format.md).
+ */
+export async function verifyLog(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const streams: StreamReport[] = [];
+  let quarantined = 0;
+  for (const job of options.jobs?.length ? options.jobs : await listJobIds(dir)) {
+    const { jobDir, manifest } = await openJob(dir, job);
+    quarantined += await countFiles(path.join(jobDir, QUARANTINE_DIR));
+    const segments = await readableSegments(jobDir);
+    for (const stream of new Set(segments.map((s) => s.stream))) {
+      const start = manifest.start[stream] ?? { seq: 1, prev: genesisHash(manifest.log_id, stream) };
+      const own = segments.filter((s) => s.stream === stream);
+      const report = await verifyStream(jobDir, job, stream, own, start);
+      const expected = options.expectHeads?.[`${job}/${stream}`] ?? options.expectHeads?.[stream];
+      if (
+        expected !== undefined &&
+        expected !== report.headHash &&
+        !(await chainContains(jobDir, own, expected))
+      ) {
+        addProblem(
+          report,
+          'head-mismatch',
+          own.at(-1)?.file ?? '',
+          report.headSeq,
+          undefined,
+          `the kept head ${expected} is not in the stream: events were removed or rewritten since it was kept`,
+        );
+      }
+      streams.push(report);
+    }
+  }
+  return { ok: streams.every((s) => s.problems.length === 0), streams, quarantined };
+}
+
+async function verifyStream(
+  jobDir: string,
+  job: string,
+  stream: string,
+  segments: SegmentName[],
+  start: { seq: number; prev: string },
+): Promise<StreamReport> {
+  const report: StreamReport = {
+    job,
+    stream,
+    startSeq: start.seq,
+    events: 0,
+    headSeq: start.seq - 1,
+    headHash: start.prev,
+    segments: segments.length,
+    tornTail: false,
+    problems: [],
+  };
+  let expectedSeq = start.seq;
+  let prev = start.prev;
+  let lastTsUs = -Infinity;
+  let previous: LineAt | undefined;
+  let pending: PendingBreak | undefined;
+  for (const [i, segment] of segments.entries()) {
+    const file = path.join(jobDir, segment.file);
+    const newest = i === segments.length - 1;
+    const stats: ReadStats = { corrupt: 0, tornTail: false };
+    const sha = crypto.createHash('sha256');
+    let offset = 0;
+    let first = true;
+    try {
+      for await (const chunk of rangeChunks({ file, from: 0 }, stats)) {
+        sha.update(chunk);
+        for (
+          let lineStart = 0, nl = chunk.indexOf(0x0a);
+          nl !== -1;
+          lineStart = nl + 1, nl = chunk.indexOf(0x0a, lineStart)
+        ) {
+          const bytes = chunk.subarray(lineStart, nl);
+          const at = offset + lineStart;
+          const record = parseRecord(bytes.toString('utf8'));
+          const here = { segment: segment.file, offset: at };
+          if (record === undefined) {
+            addProblem(
+              report,
+              'corrupt-line',
+              segment.file,
+              expectedSeq,
+              at,
+              'a line that is not a valid record',
+            );
+            // The chain skips it: if the next line chains to the last good one, it was only inserted.
+            settle(report, pending, false);
+            pending = undefined;
+            continue;
+          }
+          // Lines before where the stream now starts: a prune that stopped between LOG.json and the files.
+          if (record.seq < start.seq) continue;
+          if (first && record.seq !== segment.baseSeq) {
+            addProblem(
+              report,
+              'segment-start',
+              segment.file,
+              record.seq,
+              at,
+              `the segment is named for seq ${segment.baseSeq} but starts at ${record.seq}`,
+            );
+          }
+          first = false;
+          if (record.seq > expectedSeq) {
+            addProblem(
+              report,
+              'seq-gap',
+              segment.file,
+              expectedSeq,
+              at,
+              `seq ${expectedSeq} to ${record.seq - 1} missing`,
+            );
+          } else if (record.seq < expectedSeq) {
+            addProblem(
+              report,
+              'seq-order',
+              segment.file,
+              record.seq,
+              at,
+              `seq ${record.seq} after seq ${expectedSeq - 1}`,
+            );
+          }
+          // A line whose prev does not match says the line before it changed, unless the next line
+          // does not match this one either: then it is this line that changed (its prev field).
+          const breaks = record.prev !== prev;
+          settle(report, pending, breaks);
+          pending =
+            breaks && !(pending !== undefined)
+              ? { line: { ...here, seq: record.seq }, before: previous, recorded: record.prev, actual: prev }
+              : undefined;
+          if (record.stream !== stream || record.job_id !== job) {
+            addProblem(
+              report,
+              'wrong-owner',
+              segment.file,
+              record.seq,
+              at,
+              `a line of ${record.job_id}/${record.stream} in ${job}/${stream}`,
+            );
+          }
+          const tsUs = parseMicros(record.ts);
+          if (tsUs < lastTsUs)
+            addProblem(
+              report,
+              'time-backwards',
+              segment.file,
+              record.seq,
+              at,
+              `time goes back to ${record.ts}`,
+            );
+          lastTsUs = Math.max(lastTsUs, tsUs);
+          prev = hashLine(bytes);
+          previous = { ...here, seq: record.seq };
+          expectedSeq = Math.max(expectedSeq, record.seq + 1);
+          report.events++;
+          report.headSeq = record.seq;
+          report.headHash = prev;
+        }
+        offset += chunk.length;
+      }
+    } catch (err) {
+      addProblem(
+        report,
+        'unreadable',
+        segment.file,
+        expectedSeq,
+        offset,
+        `cannot read it: ${(err as Error).message}`,
+      );
+    }
+    for (const damage of stats.damaged ?? []) {
+      addProblem(
+        report,
+        'unreadable',
+        segment.file,
+        expectedSeq,
+        offset,
+        `the gzip data ends early or is corrupt (${damage})`,
+      );
+    }
+    if (stats.tornTail) {
+      if (newest && !isCompressed(file)) report.tornTail = true;
+      else
+        addProblem(
+          report,
+          'corrupt-line',
+          segment.file,
+          expectedSeq,
+          offset,
+          'the segment ends in the middle of a line',
+        );
+    }
+    await checkSeal(report, file, segment, sha.digest('hex'), offset, newest);
+  }
+  settle(report, pending, false);
+  return report;
+}
+
+interface LineAt {
+  segment: string;
+  offset: number;
+  seq: number;
+}
+
+/** A line whose prev did not match, waiting for the next line to tell which of the two changed. */
+interface PendingBreak {
+  line: LineAt;
+  before: LineAt | undefined;
+  recorded: string;
+  actual: string;
+}
+
+function settle(report: StreamReport, pending: PendingBreak | undefined, nextAlsoBreaks: boolean): void {
+  if (pending === undefined) return;
+  const at = nextAlsoBreaks ? pending.line : (pending.before ?? pending.line);
+  const what = nextAlsoBreaks
+    ? `seq ${at.seq} does not chain to the line before it, nor the next line to it: this line was changed`
+    : `the chain breaks after seq ${at.seq}: it hashes to ${pending.actual}, but the next line records ${pending.recorded} (a line was changed, removed or inserted here)`;
+  addProblem(report, 'chain-break', at.segment, at.seq, at.offset, what);
+}
+
+/** A sealed segment's bytes must hash to its seal; its index must agree with it line by line. */
+async function checkSeal(
+  report: StreamReport,
+  file: string,
+  segment: SegmentName,
+  sha: string,
+  bytes: number,
+  newest: boolean,
+) {
+  const size = (await fs.stat(file)).size;
+  const read = await readSegmentIndex(file, size);
+  const seal = 'index' in read ? read.index.seal : undefined;
+  if (seal !== undefined && (seal.sha256 !== sha || seal.bytes !== bytes)) {
+    addProblem(
+      report,
+      'seal-mismatch',
+      segment.file,
+      seal.seq[0],
+      0,
+      `its bytes no longer hash to its seal (${bytes} bytes, sealed ${seal.bytes})`,
+    );
+  }
+  if (!newest && seal === undefined) {
+    addProblem(
+      report,
+      'seal-mismatch',
+      segment.file,
+      undefined,
+      undefined,
+      'a segment with a successor has no seal',
+    );
+  }
+  if ('problem' in read && read.problem === 'no index') return;
+  const problem = await checkSegmentIndex(file);
+  if (problem !== undefined)
+    addProblem(
+      report,
+      'index-mismatch',
+      segment.file,
+      undefined,
+      undefined,
+      `its index disagrees: ${problem}`,
+    );
+}
+
+/** Whether a hash is one of the stream's line hashes (an older head: the stream has grown since). */
+async function chainContains(jobDir: string, segments: SegmentName[], hash: string): Promise<boolean> {
+  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  for (const segment of segments) {
+    for await (const chunk of rangeChunks({ file: path.join(jobDir, segment.file), from: 0 }, stats)) {
+      for (
+        let lineStart = 0, nl = chunk.indexOf(0x0a);
+        nl !== -1;
+        lineStart = nl + 1, nl = chunk.indexOf(0x0a, lineStart)
+      ) {
+        if (hashLine(chunk.subarray(lineStart, nl)) === hash) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function addProblem(
+  report: StreamReport,
+  kind: ProblemKind,
+  segment: string,
+  seq: number | undefined,
+  offset: number | undefined,
+  message: string,
+): void {
+  const existing = report.problems.find((p) => p.kind === kind);
+  if (existing !== undefined) existing.count++;
+  else
+    report.problems.push({
+      kind,
+      job: report.job,
+      stream: report.stream,
+      segment,
+      seq,
+      offset,
+      message,
+      count: 1,
+    });
+}
+
+async function countFiles(dir: string): Promise<number> {
+  try {
+    return (await fs.readdir(dir)).length;
+  } catch {
+    return 0;
+  }
+}
