@@ -67,3 +67,10 @@ export { computeStats, StatsBuilder, sparkline, type Stats } from './core/insigh
 export { groupErrors, type ErrorReport, type ErrorGroup } from './core/insight/errors.js';
 export { normalizeMessage } from './core/insight/normalize.js';
 export { timelineOf, drawTimeline, type Timeline } from './core/insight/timeline.js';
+export {
+  verifyLog,
+  parseExpectedHeads,
+  type VerifyReport,
+  type StreamReport,
+  type Problem,
+} from './core/verify.js';

@@ -51,6 +51,8 @@ export interface StreamReport {
   segments: number;
   /** A last line without `\n` in the newest segment: a crash mid-write (recovery quarantines it). */
   tornTail: boolean;
+  /** Older segments without a seal (a crash before sealing): `events rotate` or the next writer seals them. */
+  unsealed: string[];
   problems: Problem[];
 }
 
@@ -135,6 +137,7 @@ async function verifyStream(
     headHash: start.prev,
     segments: segments.length,
     tornTail: false,
+    unsealed: [],
     problems: [],
   };
   let expectedSeq = start.seq;
@@ -328,16 +331,8 @@ async function checkSeal(
       `its bytes no longer hash to its seal (${bytes} bytes, sealed ${seal.bytes})`,
     );
   }
-  if (!newest && seal === undefined) {
-    addProblem(
-      report,
-      'seal-mismatch',
-      segment.file,
-      undefined,
-      undefined,
-      'a segment with a successor has no seal',
-    );
-  }
+  // A crash between a rotation and its seal: the chain still covers the segment; rotate seals it.
+  if (!newest && seal === undefined) report.unsealed.push(segment.file);
   if ('problem' in read && read.problem === 'no index') return;
   const problem = await checkSegmentIndex(file);
   if (problem !== undefined)

@@ -21,12 +21,12 @@ import { acquireLock, type HeldLock } from './lock.js';
 import { ensureManifest } from './manifest.js';
 import { DEFAULT_EVENTS_DIR, lockFileName, segmentFileName } from './paths.js';
 import { serializeRecord } from './record.js';
-import { recoverStream, segmentStartUs } from './recover.js';
+import { readableSegments, recoverStream, segmentStartUs } from './recover.js';
 import type { EventRecord } from './schema/envelope.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from './schema/input.js';
 import { SegmentFile } from './segment-file.js';
 import { IndexAppender } from './index-appender.js';
-import { DEFAULT_BLOCK_BYTES, sealSegment } from './segment-index.js';
+import { DEFAULT_BLOCK_BYTES, readSegmentIndex, sealSegment } from './segment-index.js';
 import { compressSegment } from './compress.js';
 import { humanBytes, truncateLargestStrings } from './truncate.js';
 
@@ -227,6 +227,9 @@ export class EventLog {
           },
           options,
         ));
+        // Older segments a crash left unsealed (between a rotation and its seal) are sealed now.
+        for (const older of await unsealedOlderSegments(jobDir, stream, tail.segmentFile))
+          void log.seal(older);
         if (tail.size > 0) {
           const startUs = await segmentStartUs(file);
           if (startUs !== undefined) log.segmentStartedMs = startUs / 1000;
@@ -583,6 +586,17 @@ export class EventLog {
   private batchRoom(): number {
     return Math.min(this.settings.batchBytes, this.settings.rotateBytes - this.segment.size);
   }
+}
+
+async function unsealedOlderSegments(jobDir: string, stream: string, active: string): Promise<string[]> {
+  const unsealed: string[] = [];
+  for (const segment of await readableSegments(jobDir, stream)) {
+    if (segment.compressed || segment.file === active) continue;
+    const file = path.join(jobDir, segment.file);
+    const read = await readSegmentIndex(file, (await fs.promises.stat(file)).size);
+    if (!('index' in read) || read.index.seal === undefined) unsealed.push(file);
+  }
+  return unsealed;
 }
 
 function isTerminal(eventType: string | undefined): boolean {

@@ -44,7 +44,7 @@ export async function runVerify(flags: VerifyFlags, output: Output): Promise<Ver
       const status = s.problems.length === 0 ? chalk.green('ok') : chalk.red('FAILED');
       const from = s.startSeq > 1 ? ` (from seq ${s.startSeq}, after a prune)` : '';
       output.out(
-        `${status} ${s.job}/${s.stream}: ${s.events} events in ${s.segments} segments${from}; head seq ${s.headSeq} hash ${s.headHash}${s.tornTail ? '; a torn last line (a crash: the next open quarantines it)' : ''}\n`,
+        `${status} ${s.job}/${s.stream}: ${s.events} events in ${s.segments} segments${from}; head seq ${s.headSeq} hash ${s.headHash}${s.tornTail ? '; a torn last line (a crash: the next open quarantines it)' : ''}${s.unsealed.length > 0 ? `; ${s.unsealed.length} older segments not sealed yet (a crash: 'events rotate' seals them)` : ''}\n`,
       );
       for (const p of s.problems) {
         const where = [
