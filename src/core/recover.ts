@@ -28,9 +28,11 @@ export interface StreamTail {
 
 /** The segments of a job directory, per stream, in log order. */
 export async function listSegments(jobDir: string, stream?: string): Promise<SegmentName[]> {
-  const names = await fs.readdir(jobDir);
-  return names
-    .map(parseSegmentFileName)
+  // Only regular files: a segment name on a symbolic link could lead outside the events directory.
+  const entries = await fs.readdir(jobDir, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => parseSegmentFileName(entry.name))
     .filter((s): s is SegmentName => s !== undefined && (stream === undefined || s.stream === stream))
     .sort((a, b) =>
       a.stream === b.stream

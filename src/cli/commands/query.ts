@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor, type Cursor } from '../../core/read/cursor.
 import { locateEventsDir } from '../../core/read/locate.js';
 import { lastOf, readLastEvents } from '../../core/read/last.js';
 import { readEvents, type ReadEvent } from '../../core/read/reader.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fsutil.js';
 import { humanBytes } from '../../core/truncate.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
@@ -94,9 +95,17 @@ export async function runQuery(
 }
 
 function readCursorFlags(flags: QueryFlags): Cursor | undefined {
-  if (flags.afterCursor !== undefined) return decodeCursor(flags.afterCursor);
+  const named = (flag: string, text: string) => {
+    try {
+      return decodeCursor(text);
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`${flag}: ${err.message}`);
+      throw err;
+    }
+  };
+  if (flags.afterCursor !== undefined) return named('--after-cursor', flags.afterCursor);
   if (flags.cursorFile !== undefined && fs.existsSync(flags.cursorFile)) {
-    return decodeCursor(fs.readFileSync(flags.cursorFile, 'utf8'));
+    return named(`--cursor-file ${flags.cursorFile}`, fs.readFileSync(flags.cursorFile, 'utf8'));
   }
   return undefined;
 }

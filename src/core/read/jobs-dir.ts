@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { NotFoundError } from '../errors.js';
+import { DataError, NotFoundError } from '../errors.js';
 import { assertValidId, isValidId } from '../ids.js';
 import { readManifest, type Manifest } from '../manifest.js';
 import { MANIFEST_FILE } from '../paths.js';
@@ -26,6 +26,11 @@ export async function listJobIds(dir: string): Promise<string[]> {
 export async function openJob(dir: string, jobId: string): Promise<{ jobDir: string; manifest: Manifest }> {
   assertValidId('job id', jobId);
   const jobDir = path.join(dir, jobId);
+  // A symbolic link could lead anywhere: a job is a real directory inside the events directory.
+  const stat = await fs.lstat(jobDir).catch(() => undefined);
+  if (stat?.isSymbolicLink() === true) {
+    throw new DataError(`${jobDir} is a symbolic link; refusing to read a job outside ${dir}`);
+  }
   const manifest = await readManifest(jobDir);
   if (manifest === undefined) {
     throw new NotFoundError(`no job ${jobId} in ${dir}`, { hint: "'events jobs' lists the jobs there" });
