@@ -207,8 +207,13 @@ async function describeJobs(dir: string, only: string[]): Promise<JobInfo[]> {
       info.live ||= owner !== undefined && isOwnerAlive(owner);
       const removable: SegmentInfo[] = [];
       for (const [i, segment] of own.entries()) {
-        const file = path.join(jobDir, segment.file);
-        const seal = await summarize(file);
+        // A writer may compress a segment between the listing and now: then it is read as `.gz`.
+        let file = path.join(jobDir, segment.file);
+        const seal = await summarize(file).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT' || isCompressed(file)) throw err;
+          file = `${file}.gz`;
+          return summarize(file);
+        });
         info.events += seal.count;
         if (seal.count > 0 && seal.ts[1] > info.lastTs) info.lastTs = seal.ts[1];
         if (seal.count > 0) info.lastHash[stream] = seal.lastHash;

@@ -58,7 +58,9 @@ export async function rotateJobs(dir: string, jobs: string[] = []): Promise<Rota
         for (const [i, segment] of segments.entries()) {
           if (segment.compressed) continue;
           const file = path.join(jobDir, segment.file);
-          const before = (await fs.stat(file)).size;
+          const stat = await fs.stat(file).catch(() => undefined);
+          if (stat === undefined) continue; // its writer compressed it meanwhile
+          const before = stat.size;
           const newest = i === segments.length - 1;
           if (newest && lock === undefined) {
             reports.push({

@@ -37,7 +37,15 @@ export interface SegmentPlan {
  */
 export async function planSegment(file: string, want: BlockWant): Promise<SegmentPlan> {
   const whole = { ranges: [{ file, from: 0 }], skippedThrough: 0 };
-  const size = (await fs.stat(file)).size;
+  const stat = await fs.stat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (stat === undefined) {
+    // Compressed since it was listed (its plain file removed): the same events are in the `.gz`.
+    return isCompressed(file) ? { ranges: [], skippedThrough: 0 } : planSegment(`${file}.gz`, want);
+  }
+  const size = stat.size;
   const compressed = isCompressed(file);
   // A sealed segment that cannot hold a match is skipped on its seal alone, its blocks unread.
   const tail = await readIndexTail(file, size);
