@@ -28,6 +28,10 @@ export function createProgram(output: Output): Command {
     .version(pkg.version, '-V, --version')
     .option('--color', 'force colour output')
     .option('--no-color', 'no colour, whatever the terminal')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 data or integrity, 5 I/O, 6 busy, 130 interrupted.\nThe log is found by --dir, $MMM_EVENTS_DIR, or the nearest .mmm/mapreduce/events above the current directory.',
+    )
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({
