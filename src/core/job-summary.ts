@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { genesisHash, hashLine } from './chain.js';
+import { chainOf } from './chain.js';
 import { NotFoundError } from './errors.js';
 import { assertValidId } from './ids.js';
 import { readSegmentRecords, type ReadStats } from './line-reader.js';
@@ -54,8 +54,9 @@ export async function summarizeJobLog(dir: string, jobId: string): Promise<JobLo
     tornTails: 0,
   };
   const segments = await readableSegments(jobDir);
+  const chain = chainOf(manifest);
   for (const stream of [...new Set(segments.map((s) => s.stream))]) {
-    const start = manifest.start[stream] ?? { seq: 1, prev: genesisHash(manifest.log_id, stream) };
+    const start = manifest.start[stream] ?? { seq: 1, prev: chain.genesis(manifest.log_id, stream) };
     const streamSummary: StreamSummary = {
       stream,
       events: 0,
@@ -72,7 +73,7 @@ export async function summarizeJobLog(dir: string, jobId: string): Promise<JobLo
       for await (const { record, line } of readSegmentRecords(file, stats)) {
         if (record.seq !== expectedSeq || record.prev !== streamSummary.head) streamSummary.chainBreaks++;
         expectedSeq = record.seq + 1;
-        streamSummary.head = hashLine(line);
+        streamSummary.head = chain.hash(line);
         streamSummary.events++;
         streamSummary.firstSeq ??= record.seq;
         streamSummary.lastSeq = record.seq;

@@ -16,6 +16,10 @@ export const manifestSchema = z.object({
   job_id: z.string().min(1),
   created: z.string(),
   start: z.record(z.string(), streamStartSchema),
+  /** `hmac-sha256`: `prev` is an HMAC with a key the writers hold (format.md section 5). Default sha256. */
+  chain: z.enum(['sha256', 'hmac-sha256']).optional(),
+  /** For a keyed chain: an HMAC of a fixed text, to tell the right key from a wrong one. */
+  key_check: z.string().optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -50,7 +54,11 @@ export async function readManifest(jobDir: string): Promise<Manifest | undefined
 }
 
 /** Reads LOG.json, creating it first if this is a new job; safe when several processes race. */
-export async function ensureManifest(jobDir: string, jobId: string): Promise<Manifest> {
+export async function ensureManifest(
+  jobDir: string,
+  jobId: string,
+  keyed?: { keyCheck: string },
+): Promise<Manifest> {
   const existing = await readManifest(jobDir);
   if (existing !== undefined) return checkJob(existing, jobId, jobDir);
   const manifest: Manifest = {
@@ -60,6 +68,7 @@ export async function ensureManifest(jobDir: string, jobId: string): Promise<Man
     job_id: jobId,
     created: new Date().toISOString(),
     start: {},
+    ...(keyed === undefined ? {} : { chain: 'hmac-sha256' as const, key_check: keyed.keyCheck }),
   };
   if (await createFileExclusive(path.join(jobDir, MANIFEST_FILE), serialize(manifest))) return manifest;
   const winner = await readManifest(jobDir);

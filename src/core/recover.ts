@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { genesisHash, hashLine } from './chain.js';
+import { chainOf, type Chain } from './chain.js';
 import { parseMicros } from './clock.js';
 import { DataError } from './errors.js';
 import { fsyncDir, mkdirDurable } from './fsutil.js';
@@ -65,8 +65,9 @@ export async function recoverStream(
   stream: string,
   manifest: Manifest,
   segmentNameFor: (baseSeq: number) => string,
+  chain: Chain = chainOf(manifest),
 ): Promise<StreamTail> {
-  const start = manifest.start[stream] ?? { seq: 1, prev: genesisHash(manifest.log_id, stream) };
+  const start = manifest.start[stream] ?? { seq: 1, prev: chain.genesis(manifest.log_id, stream) };
   const segments = await readableSegments(jobDir, stream);
   const active = segments.at(-1);
   if (active === undefined) {
@@ -74,7 +75,7 @@ export async function recoverStream(
   }
   if (active.compressed) {
     // Sealed and compressed: the stream goes on in a new segment after it.
-    const seal = await sealOf(path.join(jobDir, active.file));
+    const seal = await sealOf(path.join(jobDir, active.file), chain);
     return {
       segmentFile: segmentNameFor(seal.seq[1] + 1),
       size: 0,
@@ -90,10 +91,10 @@ export async function recoverStream(
   try {
     const size = (await handle.stat()).size;
     let windowStart = Math.max(0, size - TAIL_WINDOW);
-    let scan = await scanTail(handle, windowStart, size);
+    let scan = await scanTail(handle, windowStart, size, chain);
     if (scan.records.length === 0 && windowStart > 0) {
       windowStart = 0;
-      scan = await scanTail(handle, 0, size);
+      scan = await scanTail(handle, 0, size, chain);
     }
     let quarantined: StreamTail['quarantined'];
     if (scan.goodEnd < size) {
@@ -104,7 +105,7 @@ export async function recoverStream(
     // A segment just started by a rotation is empty: the chain continues from the one before it.
     const previous = segments.at(-2);
     if (scan.records.length === 0 && previous !== undefined && previous.compressed) {
-      const seal = await sealOf(path.join(jobDir, previous.file));
+      const seal = await sealOf(path.join(jobDir, previous.file), chain);
       const tsUs = parseMicros(seal.ts[1]);
       return {
         segmentFile: active.file,
@@ -117,7 +118,7 @@ export async function recoverStream(
       };
     }
     if (scan.records.length === 0 && previous !== undefined) {
-      scan = { ...(await scanWholeTail(path.join(jobDir, previous.file))), goodEnd: scan.goodEnd };
+      scan = { ...(await scanWholeTail(path.join(jobDir, previous.file), chain)), goodEnd: scan.goodEnd };
     }
     const last = scan.records.at(-1);
     if (last === undefined) {
@@ -151,26 +152,26 @@ interface TailScan {
 }
 
 /** The seal of a sealed segment: from its index, or (an index missing or bad) from its data. */
-async function sealOf(file: string): Promise<SealEntry> {
+async function sealOf(file: string, chain: Chain): Promise<SealEntry> {
   const read = await readSegmentIndex(file, (await fs.stat(file)).size);
   if ('index' in read && read.index.seal !== undefined) return read.index.seal;
-  const scan = await scanSegmentIndex(file, { seal: true });
+  const scan = await scanSegmentIndex(file, { seal: true, chain });
   if (scan.seal === undefined || scan.seal.count === 0) throw new DataError(`${file} holds no events`);
   return scan.seal;
 }
 
 /** The records in the tail window of a sealed segment. */
-async function scanWholeTail(file: string): Promise<TailScan> {
+async function scanWholeTail(file: string, chain: Chain): Promise<TailScan> {
   const handle = await fs.open(file, 'r');
   try {
     const size = (await handle.stat()).size;
-    return await scanTail(handle, Math.max(0, size - TAIL_WINDOW), size);
+    return await scanTail(handle, Math.max(0, size - TAIL_WINDOW), size, chain);
   } finally {
     await handle.close();
   }
 }
 
-async function scanTail(handle: fs.FileHandle, from: number, to: number): Promise<TailScan> {
+async function scanTail(handle: fs.FileHandle, from: number, to: number, chain: Chain): Promise<TailScan> {
   const buffer = Buffer.alloc(to - from);
   await handle.read(buffer, 0, buffer.length, from);
   const records: TailScan['records'] = [];
@@ -184,7 +185,7 @@ async function scanTail(handle: fs.FileHandle, from: number, to: number): Promis
     const bytes = buffer.subarray(lineStart, newline);
     const record = parseRecord(bytes.toString('utf8'));
     if (record !== undefined) {
-      records.push({ record, hash: hashLine(bytes) });
+      records.push({ record, hash: chain.hash(bytes) });
       goodEnd = from + newline + 1;
     }
     lineStart = newline + 1;

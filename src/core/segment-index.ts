@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
-import { hashLine } from './chain.js';
+import { chainOf, type Chain } from './chain.js';
+import { readManifest } from './manifest.js';
 import { writeFileAtomic } from './fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import { parseRecord } from './record.js';
@@ -150,6 +152,8 @@ export async function scanSegmentIndex(
     from?: { block: number; offset: number; line: number };
     /** End blocks exactly at these offsets (to compare with an existing index). */
     cuts?: number[];
+    /** The log's chain, for the seal's last hash (default: from the LOG.json beside the segment). */
+    chain?: Chain;
   },
 ): Promise<SegmentIndex & { stats: ReadStats; end: number; lines: number }> {
   const from = options.from ?? { block: 0, offset: 0, line: 0 };
@@ -158,7 +162,7 @@ export async function scanSegmentIndex(
   const cuts = new Set(options.cuts);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   const sha = crypto.createHash('sha256');
-  const seal = new SealBuilder();
+  const seal = new SealBuilder(options.seal ? (options.chain ?? (await chainOfSegment(file))) : undefined);
   const range = isCompressed(file) ? { file, from: 0 } : { file, from: from.offset };
   for await (const chunk of rangeChunks(range, stats)) {
     sha.update(chunk);
@@ -195,6 +199,8 @@ export async function scanSegmentIndex(
 
 /** The counts of a seal entry, accumulated line by line. */
 class SealBuilder {
+  constructor(private readonly chain: Chain | undefined) {}
+
   private count = 0;
   private first: EventRecord | undefined;
   private last: EventRecord | undefined;
@@ -206,7 +212,7 @@ class SealBuilder {
     this.count++;
     this.first ??= record;
     this.last = record;
-    this.lastHash = hashLine(line);
+    if (this.chain !== undefined) this.lastHash = this.chain.hash(line);
     this.types[record.event_type] = (this.types[record.event_type] ?? 0) + 1;
     if (record.agent_id !== undefined) this.agents[record.agent_id] = (this.agents[record.agent_id] ?? 0) + 1;
   }
@@ -304,8 +310,12 @@ export function appendIndexEntriesSync(fd: number, entries: (BlockEntry | SealEn
  * Seals a segment that will not grow again: reads it whole and writes its index with the seal entry
  * (count, seq and time range, counts by type and agent, SHA-256 of the bytes, the last line's hash).
  */
-export async function sealSegment(segmentFile: string, blockBytes = DEFAULT_BLOCK_BYTES): Promise<SealEntry> {
-  const scan = await scanSegmentIndex(segmentFile, { seal: true, blockBytes });
+export async function sealSegment(
+  segmentFile: string,
+  blockBytes = DEFAULT_BLOCK_BYTES,
+  chain?: Chain,
+): Promise<SealEntry> {
+  const scan = await scanSegmentIndex(segmentFile, { seal: true, blockBytes, chain });
   const seal = scan.seal as SealEntry;
   await writeSegmentIndex(segmentFile, { blocks: scan.blocks, seal });
   return seal;
@@ -409,4 +419,10 @@ export async function readIndexTail(
   } finally {
     await handle.close();
   }
+}
+
+/** The chain of the log a segment belongs to, from the LOG.json beside it. */
+async function chainOfSegment(segmentFile: string): Promise<Chain> {
+  const manifest = await readManifest(path.dirname(segmentFile));
+  return manifest === undefined ? chainOf({ job_id: '?' }) : chainOf(manifest);
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { genesisHash, hashLine } from './chain.js';
+import { chainOf, type Chain } from './chain.js';
 import { parseMicros } from './clock.js';
 import { InvalidArgumentError } from './errors.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
@@ -22,7 +22,8 @@ export type ProblemKind =
   | 'seal-mismatch'
   | 'index-mismatch'
   | 'unreadable'
-  | 'head-mismatch';
+  | 'head-mismatch'
+  | 'keyed-chain';
 
 /** The first problem of one kind in a stream: where it is, precisely enough to look at it. */
 export interface Problem {
@@ -65,6 +66,8 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   jobs?: string[];
+  /** The key of keyed logs (default: EVENTS_HMAC_KEY / EVENTS_HMAC_KEY_FILE). */
+  key?: Buffer;
   /** `stream` (or `job/stream`) → a head hash kept from an earlier verify. */
   expectHeads?: Record<string, string>;
 }
@@ -96,15 +99,28 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
     const { jobDir, manifest } = await openJob(dir, job);
     quarantined += await countFiles(path.join(jobDir, QUARANTINE_DIR));
     const segments = await readableSegments(jobDir);
+    let chain: Chain | undefined;
+    let keyProblem: string | undefined;
+    try {
+      chain = chainOf(manifest, options.key);
+    } catch (err) {
+      keyProblem = `${(err as Error).message}: ${(err as { hint?: string }).hint ?? 'verify needs its key'}`;
+    }
     for (const stream of new Set(segments.map((s) => s.stream))) {
-      const start = manifest.start[stream] ?? { seq: 1, prev: genesisHash(manifest.log_id, stream) };
       const own = segments.filter((s) => s.stream === stream);
-      const report = await verifyStream(jobDir, job, stream, own, start);
+      if (chain === undefined) {
+        const report = emptyReport(job, stream, 1, '', own.length);
+        addProblem(report, 'keyed-chain', own[0]?.file ?? '', undefined, undefined, keyProblem ?? 'no key');
+        streams.push(report);
+        continue;
+      }
+      const start = manifest.start[stream] ?? { seq: 1, prev: chain.genesis(manifest.log_id, stream) };
+      const report = await verifyStream(jobDir, job, stream, own, start, chain);
       const expected = options.expectHeads?.[`${job}/${stream}`] ?? options.expectHeads?.[stream];
       if (
         expected !== undefined &&
         expected !== report.headHash &&
-        !(await chainContains(jobDir, own, expected))
+        !(await chainContains(jobDir, own, expected, chain))
       ) {
         addProblem(
           report,
@@ -127,19 +143,9 @@ async function verifyStream(
   stream: string,
   segments: SegmentName[],
   start: { seq: number; prev: string },
+  chain: Chain,
 ): Promise<StreamReport> {
-  const report: StreamReport = {
-    job,
-    stream,
-    startSeq: start.seq,
-    events: 0,
-    headSeq: start.seq - 1,
-    headHash: start.prev,
-    segments: segments.length,
-    tornTail: false,
-    unsealed: [],
-    problems: [],
-  };
+  const report = emptyReport(job, stream, start.seq, start.prev, segments.length);
   let expectedSeq = start.seq;
   let prev = start.prev;
   let lastTsUs = -Infinity;
@@ -239,7 +245,7 @@ async function verifyStream(
               `time goes back to ${record.ts}`,
             );
           lastTsUs = Math.max(lastTsUs, tsUs);
-          prev = hashLine(bytes);
+          prev = chain.hash(bytes);
           previous = { ...here, seq: record.seq };
           expectedSeq = Math.max(expectedSeq, record.seq + 1);
           report.events++;
@@ -347,7 +353,12 @@ async function checkSeal(
 }
 
 /** Whether a hash is one of the stream's line hashes (an older head: the stream has grown since). */
-async function chainContains(jobDir: string, segments: SegmentName[], hash: string): Promise<boolean> {
+async function chainContains(
+  jobDir: string,
+  segments: SegmentName[],
+  hash: string,
+  chain: Chain,
+): Promise<boolean> {
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   for (const segment of segments) {
     for await (const chunk of rangeChunks({ file: path.join(jobDir, segment.file), from: 0 }, stats)) {
@@ -356,11 +367,32 @@ async function chainContains(jobDir: string, segments: SegmentName[], hash: stri
         nl !== -1;
         lineStart = nl + 1, nl = chunk.indexOf(0x0a, lineStart)
       ) {
-        if (hashLine(chunk.subarray(lineStart, nl)) === hash) return true;
+        if (chain.hash(chunk.subarray(lineStart, nl)) === hash) return true;
       }
     }
   }
   return false;
+}
+
+function emptyReport(
+  job: string,
+  stream: string,
+  startSeq: number,
+  prev: string,
+  segments: number,
+): StreamReport {
+  return {
+    job,
+    stream,
+    startSeq,
+    events: 0,
+    headSeq: startSeq - 1,
+    headHash: prev,
+    segments,
+    tornTail: false,
+    unsealed: [],
+    problems: [],
+  };
 }
 
 function addProblem(

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { uuidv7 } from './uuid7.js';
-import { hashLine } from './chain.js';
+import { chainKeyFromEnv, chainOf, keyCheckOf, type Chain } from './chain.js';
 import { formatMicros, nowMicros } from './clock.js';
 import { currentCorrelation, withCorrelation } from './correlation.js';
 import { EchoSink, type EchoOption } from './echo.js';
@@ -61,6 +61,12 @@ export interface EventLogOptions {
   indexBlockBytes?: number;
   /** Compress sealed segments (multi-member gzip) in the background. Default true. */
   compress?: boolean;
+  /**
+   * Key the hash chain (HMAC-SHA256) so that only holders of the key can recompute it. Default: the
+   * `EVENTS_HMAC_KEY` environment variable (or the file named by `EVENTS_HMAC_KEY_FILE`). A job's log
+   * is keyed or not from its creation on.
+   */
+  hmacKey?: string | Buffer;
   /** Also print every record to stdout (or a given stream), after the file has it. */
   echo?: EchoOption;
   /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
@@ -107,6 +113,8 @@ export class EventLog {
   readonly durability: Durability;
 
   private chain: ChainState;
+  /** How `prev` is computed: SHA-256, or an HMAC for a keyed log. */
+  private readonly hasher: Chain;
   private lastTsUs: number;
   private closed = false;
   private readonly queue: Queued[] = [];
@@ -148,6 +156,7 @@ export class EventLog {
       jobDir: string;
       logId: string;
       durability: Durability;
+      hasher: Chain;
       chain: ChainState;
       lastTsUs: number;
     },
@@ -159,6 +168,7 @@ export class EventLog {
     this.logId = init.logId;
     this.durability = init.durability;
     this.chain = init.chain;
+    this.hasher = init.hasher;
     this.lastTsUs = init.lastTsUs;
     this.compress = options.compress ?? true;
     this.report = options.onError ?? ((error) => process.stderr.write(`mmm-events: ${error.message}\n`));
@@ -188,10 +198,27 @@ export class EventLog {
     const jobDir = path.join(path.resolve(options.dir ?? DEFAULT_EVENTS_DIR), jobId);
     return ioErrors(`cannot open the log of job ${jobId} in ${jobDir}`, async () => {
       await mkdirDurable(jobDir);
-      const manifest = await ensureManifest(jobDir, jobId);
+      const key = options.hmacKey === undefined ? chainKeyFromEnv() : Buffer.from(options.hmacKey);
+      const manifest = await ensureManifest(
+        jobDir,
+        jobId,
+        key === undefined ? undefined : { keyCheck: keyCheckOf(key) },
+      );
+      if (options.hmacKey !== undefined && manifest.chain !== 'hmac-sha256') {
+        throw new InvalidArgumentError(
+          `the log of job ${jobId} was created without a key: its chain cannot become keyed`,
+        );
+      }
+      const chain = chainOf(manifest, key);
       const { stream, lock } = await claimStream(jobDir, jobId, options.stream);
       try {
-        const tail = await recoverStream(jobDir, stream, manifest, (base) => segmentFileName(stream, base));
+        const tail = await recoverStream(
+          jobDir,
+          stream,
+          manifest,
+          (base) => segmentFileName(stream, base),
+          chain,
+        );
         if (tail.quarantined !== undefined) {
           // Not an error: a crash left half a line, which was never acknowledged.
           process.emitWarning(
@@ -222,6 +249,7 @@ export class EventLog {
             jobDir,
             logId: manifest.log_id,
             durability,
+            hasher: chain,
             chain: { seq: tail.lastSeq, prev: tail.prev },
             lastTsUs: tail.lastTsUs,
           },
@@ -382,7 +410,7 @@ export class EventLog {
         );
       }
     }
-    this.chain = { seq, prev: hashLine(line) };
+    this.chain = { seq, prev: this.hasher.hash(line) };
     this.lastEventType = record.event_type;
     return { record, line: line + '\n', receipt: receiptOf(record) };
   }
@@ -477,7 +505,7 @@ export class EventLog {
 
   /** Seals a segment, then compresses it, in the background; close() waits for both. */
   private seal(file: string): Promise<void> {
-    const sealing = sealSegment(file, this.settings.indexBlockBytes)
+    const sealing = sealSegment(file, this.settings.indexBlockBytes, this.hasher)
       .then(async () => {
         if (this.compress) await compressSegment(file);
       })

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import path from 'node:path';
+import { chainOf } from '../../core/chain.js';
+import { readManifest } from '../../core/manifest.js';
 import { findEvent, parseEventRef, type FoundEvent } from '../../core/read/find.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { formatShow } from '../format/show.js';
@@ -39,7 +42,17 @@ export async function runShow(
   output.out(
     flags.json === true
       ? JSON.stringify(event.record, null, 2) + '\n'
-      : formatShow(event, output.chalk, flags.utc === true),
+      : formatShow(event, output.chalk, flags.utc === true, await lineHashOf(dir, job, event.line)),
   );
   return event;
+}
+
+/** The line's chain hash; for a keyed log only with its key. */
+async function lineHashOf(dir: string, job: string, line: string): Promise<string> {
+  const manifest = await readManifest(path.join(dir, job));
+  try {
+    return chainOf(manifest ?? { job_id: job }).hash(line);
+  } catch {
+    return '(a keyed chain: set EVENTS_HMAC_KEY to see it)';
+  }
 }

@@ -1,11 +1,14 @@
 import type { ChalkInstance } from 'chalk';
-import { hashLine } from '../../core/chain.js';
 import type { FoundEvent } from '../../core/read/find.js';
 import { SEVERITIES } from '../../core/schema/envelope.js';
 import { colorBySeverity, displayTime } from './event.js';
 
 /** What each envelope field means, for `events show`. */
-function explanations(event: FoundEvent, utc: boolean): [string, string | undefined, string][] {
+function explanations(
+  event: FoundEvent,
+  utc: boolean,
+  lineHash: string,
+): [string, string | undefined, string][] {
   const r = event.record;
   return [
     ['seq', String(r.seq), `position in stream ${r.stream}: 1, 2, 3, ... with no gaps`],
@@ -30,16 +33,16 @@ function explanations(event: FoundEvent, utc: boolean): [string, string | undefi
       `ties together one unit of work: events query --correlation ${r.correlation_id}`,
     ],
     ['prev', r.prev, 'hash of the previous line of the stream: the tamper-evident chain'],
-    ['(hash)', hashLine(event.line), "this line's hash: the next event's prev"],
+    ['(hash)', lineHash, "this line's hash: the next event's prev"],
     ['(segment)', event.segment, 'the file it is stored in'],
   ];
 }
 
 /** One event in full: its JSON, then its envelope explained field by field. */
-export function formatShow(event: FoundEvent, chalk: ChalkInstance, utc: boolean): string {
+export function formatShow(event: FoundEvent, chalk: ChalkInstance, utc: boolean, lineHash: string): string {
   const r = event.record;
   const title = `${r.job_id} ${r.stream}:${r.seq} ${colorBySeverity(chalk, r.severity, r.event_type)}`;
-  const rows = explanations(event, utc).filter(([, value]) => value !== undefined);
+  const rows = explanations(event, utc, lineHash).filter(([, value]) => value !== undefined);
   const width = Math.max(...rows.map(([name]) => name.length));
   const envelope = rows
     .map(

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { hashLine } from '../chain.js';
+import { chainOf, type Chain } from '../chain.js';
 import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
 import { fsyncDir, mkdirDurable, pathExists } from '../fsutil.js';
@@ -269,7 +269,8 @@ async function summarize(file: string): Promise<SegmentSummary> {
   if (first === undefined || lastBlock === undefined) {
     return fromSeal((await scanSegmentIndex(file, { seal: true })).seal as SealEntry);
   }
-  const tail = await lastRecordsFrom(file, lastBlock.off[0]);
+  const manifest = await readManifest(path.dirname(file));
+  const tail = await lastRecordsFrom(file, lastBlock.off[0], chainOf(manifest ?? { job_id: '?' }));
   return {
     count: blocks.slice(0, -1).reduce((n, b) => n + b.lines[1], 0) + tail.count,
     seq: [first.seq[0], tail.lastSeq ?? lastBlock.seq[1]],
@@ -278,7 +279,7 @@ async function summarize(file: string): Promise<SegmentSummary> {
   };
 }
 
-async function lastRecordsFrom(file: string, from: number) {
+async function lastRecordsFrom(file: string, from: number, chain: Chain) {
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   let count = 0;
   let last: { seq: number; ts: string; line: string } | undefined;
@@ -294,7 +295,7 @@ async function lastRecordsFrom(file: string, from: number) {
     count,
     lastSeq: last?.seq,
     lastTs: last?.ts,
-    lastHash: last === undefined ? undefined : hashLine(last.line),
+    lastHash: last === undefined ? undefined : chain.hash(last.line),
   };
 }
 
