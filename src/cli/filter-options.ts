@@ -2,29 +2,50 @@ import type { Command } from 'commander';
 import { parseTimeArg } from '../core/read/time-parse.js';
 import type { EventFilter } from '../core/read/filter.js';
 import { SEVERITIES, type Severity } from '../core/schema/envelope.js';
-import { choiceArg } from './options.js';
+import { choiceArg, collect, jobsOption } from './options.js';
 
-export interface FilterFlags {
+export interface FilterFlags extends WindowFlags {
   job: string[];
   kind: string[];
   agent: string[];
   item: string[];
   correlation?: string;
   severity?: Severity;
-  since?: string;
-  until?: string;
-  utc?: boolean;
   grep?: string;
   fixed?: boolean;
   where: string[];
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+/** --since, --until and --utc: a time window, as query, tail, export, stats and errors take it. */
+export interface WindowFlags {
+  since?: string;
+  until?: string;
+  utc?: boolean;
+}
+
+export function addWindowOptions(command: Command): Command {
+  return command
+    .option(
+      '--since <time>',
+      'from this time, inclusive: 30s, 15m, 1h, 2d, 1w, today, yesterday, 2026-11-22, 2026-11-22T14:00, epoch',
+    )
+    .option('--until <time>', 'before this time, exclusive (same forms as --since)')
+    .option('--utc', 'read and print times in UTC instead of local time');
+}
+
+/** The window's bounds in microseconds; a value that is not a time is a usage error naming its flag. */
+export function parseWindow(flags: WindowFlags, now = Date.now()): { sinceUs?: number; untilUs?: number } {
+  const utc = flags.utc === true;
+  return {
+    sinceUs: flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { now, utc }),
+    untilUs: flags.until === undefined ? undefined : parseTimeArg('--until', flags.until, { now, utc }),
+  };
+}
 
 /** The event filters shared by query, tail and export, defined once. */
 export function addFilterOptions(command: Command): Command {
-  return command
-    .option('--job <id>', 'only this job (repeatable)', collect, [])
+  command
+    .addOption(jobsOption())
     .option(
       '--kind <type>',
       'event type: AgentFailed, agent_failed or a prefix such as agent_* (repeatable)',
@@ -38,13 +59,8 @@ export function addFilterOptions(command: Command): Command {
       '--severity <level>',
       `minimum severity: ${SEVERITIES.join(', ')}`,
       choiceArg('--severity', SEVERITIES),
-    )
-    .option(
-      '--since <time>',
-      'from this time, inclusive: 30s, 15m, 1h, 2d, 1w, today, yesterday, 2026-11-22, 2026-11-22T14:00, epoch',
-    )
-    .option('--until <time>', 'before this time, exclusive (same forms as --since)')
-    .option('--utc', 'read and print times in UTC instead of local time')
+    );
+  return addWindowOptions(command)
     .option('--grep <pattern>', 'a regular expression over the raw line')
     .option('--fixed', '--grep is a plain substring, not a regular expression')
     .option(
@@ -56,7 +72,6 @@ export function addFilterOptions(command: Command): Command {
 }
 
 export function toFilter(flags: FilterFlags, now = Date.now()): EventFilter {
-  const utc = flags.utc === true;
   return {
     jobs: flags.job,
     kinds: flags.kind,
@@ -64,8 +79,7 @@ export function toFilter(flags: FilterFlags, now = Date.now()): EventFilter {
     items: flags.item,
     correlation: flags.correlation,
     severity: flags.severity,
-    sinceUs: flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { now, utc }),
-    untilUs: flags.until === undefined ? undefined : parseTimeArg('--until', flags.until, { now, utc }),
+    ...parseWindow(flags, now),
     grep: flags.grep,
     fixed: flags.fixed,
     where: flags.where,

@@ -8,6 +8,14 @@ export function dirOption(): Option {
   );
 }
 
+/** Commander's way to take a flag several times. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `--job <id>`, repeatable: the jobs a command works on (all when none). */
+export function jobsOption(): Option {
+  return new Option('--job <id>', 'only this job (repeatable)').argParser(collect).default([]);
+}
+
 export function integerArg(flag: string, min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);

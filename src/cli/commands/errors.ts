@@ -2,30 +2,25 @@ import type { Command } from 'commander';
 import { groupErrors, type ErrorReport } from '../../core/insight/errors.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { readEvents } from '../../core/read/reader.js';
-import { parseTimeArg } from '../../core/read/time-parse.js';
 import { displayTime } from '../format/event.js';
 import type { Output } from '../io.js';
-import { dirOption } from '../options.js';
+import { dirOption, jobsOption } from '../options.js';
+import { addWindowOptions, parseWindow, type WindowFlags } from '../filter-options.js';
 import { reportSkipped } from '../report-skipped.js';
 
-export interface ErrorsFlags {
+export interface ErrorsFlags extends WindowFlags {
   dir?: string;
   job: string[];
-  since?: string;
-  until?: string;
-  utc?: boolean;
   json?: boolean;
 }
 
 export function registerErrors(program: Command, output: Output): void {
-  program
+  const command = program
     .command('errors')
     .description('failures grouped by cause (numbers, ids, paths and hashes masked), with spikes flagged')
     .addOption(dirOption())
-    .option('--job <id>', 'only this job (repeatable)', (v: string, p: string[]) => [...p, v], [])
-    .option('--since <time>', 'from this time (as query takes it)')
-    .option('--until <time>', 'before this time')
-    .option('--utc', 'read and print times in UTC')
+    .addOption(jobsOption());
+  addWindowOptions(command)
     .option('--json', 'print the groups as JSON')
     .action(async (flags: ErrorsFlags) => {
       await runErrors(flags, output);
@@ -38,8 +33,7 @@ export async function runErrors(flags: ErrorsFlags, output: Output): Promise<Err
   const reader = readEvents({
     dir,
     jobs: flags.job,
-    sinceUs: flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { utc }),
-    untilUs: flags.until === undefined ? undefined : parseTimeArg('--until', flags.until, { utc }),
+    ...parseWindow(flags),
     // Completions too: they tell whether a failed item was retried successfully.
     kinds: ['agent_failed', 'job_failed', 'checkpoint_failed', 'agent_completed'],
   });

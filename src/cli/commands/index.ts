@@ -4,7 +4,7 @@ import { checkIndexes, rebuildIndexes, type IndexReport } from '../../core/maint
 import { locateEventsDir } from '../../core/read/locate.js';
 import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
-import { dirOption } from '../options.js';
+import { dirOption, jobsOption } from '../options.js';
 
 export interface IndexFlags {
   dir?: string;
@@ -19,7 +19,7 @@ export function registerIndex(program: Command, output: Output): void {
     .command('index')
     .description('check the segment indexes against their segments (default), or rebuild them')
     .addOption(dirOption())
-    .option('--job <id>', 'only this job (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .addOption(jobsOption())
     .option(
       '--check',
       'report indexes that are missing or disagree with their segment (exit 4 if any disagree)',

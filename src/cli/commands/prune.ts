@@ -6,7 +6,7 @@ import { locateEventsDir } from '../../core/read/locate.js';
 import { humanBytes } from '../../core/truncate.js';
 import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
-import { dirOption, integerArg } from '../options.js';
+import { dirOption, integerArg, jobsOption } from '../options.js';
 
 export interface PruneFlags {
   dir?: string;
@@ -38,7 +38,7 @@ export function registerPrune(program: Command, output: Output): void {
       "remove a job's oldest segments while it has more events",
       integerArg('--max-events', 1, Number.MAX_SAFE_INTEGER),
     )
-    .option('--job <id>', 'only this job (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .addOption(jobsOption())
     .option('--include-running', 'also remove whole jobs that have a live writer or never ended')
     .option('--archive <dir>', 'move what is removed into this events directory instead of deleting it')
     .option('--dry-run', 'print what would be removed and the bytes freed; change nothing')

@@ -4,7 +4,7 @@ import { locateEventsDir } from '../../core/read/locate.js';
 import { humanBytes } from '../../core/truncate.js';
 import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
-import { dirOption } from '../options.js';
+import { dirOption, jobsOption } from '../options.js';
 
 export interface RotateFlags {
   dir?: string;
@@ -17,7 +17,7 @@ export function registerRotate(program: Command, output: Output): void {
     .command('rotate')
     .description('seal and compress the segments writers are done with (safe while writers run)')
     .addOption(dirOption())
-    .option('--job <id>', 'only this job (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .addOption(jobsOption())
     .option('--json', 'one JSON object per action')
     .action(async (flags: RotateFlags) => {
       await runRotate(flags, output);

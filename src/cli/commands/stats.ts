@@ -4,18 +4,15 @@ import { mkdirDurable, writeFileAtomic } from '../../core/fsutil.js';
 import { computeStats, type Stats } from '../../core/insight/stats.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { readEvents } from '../../core/read/reader.js';
-import { parseTimeArg } from '../../core/read/time-parse.js';
 import { formatJobsTable, formatStats } from '../format/stats.js';
 import type { Output } from '../io.js';
-import { dirOption } from '../options.js';
+import { dirOption, jobsOption } from '../options.js';
+import { addWindowOptions, parseWindow, type WindowFlags } from '../filter-options.js';
 import { reportSkipped } from '../report-skipped.js';
 
-export interface StatsFlags {
+export interface StatsFlags extends WindowFlags {
   dir?: string;
   job: string[];
-  since?: string;
-  until?: string;
-  utc?: boolean;
   json?: boolean;
   save?: boolean;
 }
@@ -24,16 +21,14 @@ export interface StatsFlags {
 export const METRICS_SCHEMA = 'mmm-events/metrics/1';
 
 export function registerStats(program: Command, output: Output): void {
-  program
+  const command = program
     .command('stats')
     .description(
       'figures for a job or every job in a window: events, outcomes, durations, throughput, errors',
     )
     .addOption(dirOption())
-    .option('--job <id>', 'only this job (repeatable)', (v: string, p: string[]) => [...p, v], [])
-    .option('--since <time>', 'from this time (as query takes it)')
-    .option('--until <time>', 'before this time')
-    .option('--utc', 'read and print times in UTC')
+    .addOption(jobsOption());
+  addWindowOptions(command)
     .option('--json', 'print the figures as JSON')
     .option('--save', 'also write them to global/metrics-<date>.json')
     .action(async (flags: StatsFlags) => {
@@ -47,8 +42,7 @@ export async function runStats(
 ): Promise<{ total: Stats; jobs: Record<string, Stats> }> {
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
   const utc = flags.utc === true;
-  const sinceUs = flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { utc });
-  const untilUs = flags.until === undefined ? undefined : parseTimeArg('--until', flags.until, { utc });
+  const { sinceUs, untilUs } = parseWindow(flags);
   const reader = readEvents({ dir, jobs: flags.job, sinceUs, untilUs });
   const result = await computeStats(reader);
   const document = {

@@ -3,7 +3,7 @@ import { DataError } from '../../core/errors.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { parseExpectedHeads, verifyLog, type VerifyReport } from '../../core/verify.js';
 import type { Output } from '../io.js';
-import { dirOption } from '../options.js';
+import { collect, dirOption, jobsOption } from '../options.js';
 
 export interface VerifyFlags {
   dir?: string;
@@ -12,8 +12,6 @@ export interface VerifyFlags {
   json?: boolean;
 }
 
-const collect = (v: string, p: string[]) => [...p, v];
-
 export function registerVerify(program: Command, output: Output): void {
   program
     .command('verify')
@@ -21,7 +19,7 @@ export function registerVerify(program: Command, output: Output): void {
       're-read every stream and prove it whole: seqs, the hash chain, seals, indexes; print each head',
     )
     .addOption(dirOption())
-    .option('--job <id>', 'only this job (repeatable)', collect, [])
+    .addOption(jobsOption())
     .option(
       '--expect-head <stream=hash>',
       'the head hash kept from an earlier verify (stream or job/stream; repeatable)',
