@@ -51,6 +51,12 @@ export async function readLockOwner(file: string): Promise<LockOwner | undefined
   }
 }
 
+/** Whether a live process holds the lock file (a stream's writer, a prune). */
+export async function isLockHeld(file: string): Promise<boolean> {
+  const owner = await readLockOwner(file);
+  return owner !== undefined && isOwnerAlive(owner);
+}
+
 /** True when the owner may still be running: on this host, `kill(pid, 0)` tells; elsewhere, assume so. */
 export function isOwnerAlive(owner: LockOwner): boolean {
   if (owner.host !== os.hostname()) return true;

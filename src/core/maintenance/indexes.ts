@@ -4,7 +4,7 @@ import { compressSegment } from '../compress.js';
 import { DataError } from '../errors.js';
 import { pathExists, writeFileAtomicFrom } from '../fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from '../line-reader.js';
-import { isOwnerAlive, readLockOwner } from '../lock.js';
+import { isLockHeld } from '../lock.js';
 import { lockFileName } from '../paths.js';
 import { readableSegments } from '../recover.js';
 import {
@@ -50,7 +50,8 @@ export async function checkIndexes(dir: string, jobs: string[] = []): Promise<In
 export async function rebuildIndexes(dir: string, jobs: string[] = []): Promise<IndexReport[]> {
   const reports = await forEachSegment(dir, jobs, async (job, file, { newest, stream, jobDir }) => {
     const segment = path.basename(file);
-    if (newest && (await writerAlive(jobDir, stream))) return { job, segment, status: 'live' };
+    if (newest && (await isLockHeld(path.join(jobDir, lockFileName(stream)))))
+      return { job, segment, status: 'live' };
     if (isCompressed(file)) {
       // The blocks of a `.gz` are its gzip members: they are rebuilt by compressing it again.
       const seal = await recompress(file);
@@ -95,11 +96,6 @@ async function forEachSegment(
     }
   }
   return reports;
-}
-
-async function writerAlive(jobDir: string, stream: string): Promise<boolean> {
-  const owner = await readLockOwner(path.join(jobDir, lockFileName(stream)));
-  return owner !== undefined && isOwnerAlive(owner);
 }
 
 /** Decompresses a `.gz` back to its plain file (atomically), then seals and compresses it again. */

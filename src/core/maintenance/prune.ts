@@ -5,7 +5,7 @@ import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
 import { fsyncDir, mkdirDurable, pathExists } from '../fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from '../line-reader.js';
-import { acquireLock, isOwnerAlive, readLockOwner } from '../lock.js';
+import { acquireLock, isLockHeld } from '../lock.js';
 import { readManifest, writeManifest } from '../manifest.js';
 import { lockFileName, MANIFEST_FILE } from '../paths.js';
 import { parseRecord } from '../record.js';
@@ -203,8 +203,7 @@ async function describeJobs(dir: string, only: string[]): Promise<JobInfo[]> {
     };
     for (const stream of streams) {
       const own = segments.filter((s) => s.stream === stream);
-      const owner = await readLockOwner(path.join(jobDir, lockFileName(stream)));
-      info.live ||= owner !== undefined && isOwnerAlive(owner);
+      info.live ||= await isLockHeld(path.join(jobDir, lockFileName(stream)));
       const removable: SegmentInfo[] = [];
       for (const [i, segment] of own.entries()) {
         // A writer may compress a segment between the listing and now: then it is read as `.gz`.

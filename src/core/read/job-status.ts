@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isOwnerAlive, readLockOwner } from '../lock.js';
+import { isLockHeld } from '../lock.js';
 import { parseMicros } from '../clock.js';
 import { listSegments } from '../recover.js';
 import { z } from 'zod';
@@ -165,8 +165,7 @@ async function summarize(dir: string, job: string): Promise<Summary> {
 async function hasLiveWriter(jobDir: string): Promise<boolean> {
   for (const name of await fs.readdir(jobDir)) {
     if (!name.endsWith('.lock')) continue;
-    const owner = await readLockOwner(path.join(jobDir, name));
-    if (owner !== undefined && isOwnerAlive(owner)) return true;
+    if (await isLockHeld(path.join(jobDir, name))) return true;
   }
   return false;
 }
