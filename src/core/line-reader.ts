@@ -57,10 +57,7 @@ export async function readWholeLines(
   to: number,
 ): Promise<{ lines: string[]; consumed: number }> {
   const { bytes } = await readWholeChunk(handle, from, to, Buffer.allocUnsafe(CHUNK));
-  const lines: string[] = [];
-  for (let start = 0, nl = bytes.indexOf(0x0a); nl !== -1; start = nl + 1, nl = bytes.indexOf(0x0a, start)) {
-    lines.push(bytes.toString('utf8', start, nl));
-  }
+  const lines = linesOf(bytes);
   return { lines, consumed: bytes.length };
 }
 
@@ -88,7 +85,7 @@ export async function* segmentChunks(
         return;
       }
       offset += chunk.bytes.length;
-      stats.bytesRead = (stats.bytesRead ?? 0) + chunk.bytes.length;
+      countRead(stats, chunk.bytes.length);
       yield chunk.bytes;
     }
   } finally {
@@ -96,26 +93,32 @@ export async function* segmentChunks(
   }
 }
 
+/** The lines of a chunk of whole lines (it ends with `\n`), without their `\n`. */
+export function linesOf(chunk: Buffer): string[] {
+  const lines: string[] = [];
+  for (let start = 0, nl = chunk.indexOf(0x0a); nl !== -1; start = nl + 1, nl = chunk.indexOf(0x0a, start)) {
+    lines.push(chunk.toString('utf8', start, nl));
+  }
+  return lines;
+}
+
 /**
- * Streams the records of one segment (plain as it was when the read began, or compressed). Lines that are not valid
- * records are skipped and counted in `stats`, never fatal.
+ * Streams the records of a range of one segment (plain as it was when the read began, or compressed).
+ * Lines that are not valid records are skipped and counted in `stats`, never fatal.
  */
-export async function* readSegmentRecords(file: string, stats: ReadStats): AsyncGenerator<ReadLine> {
-  for await (const chunk of rangeChunks({ file, from: 0 }, stats)) {
-    const lines: string[] = [];
-    for (
-      let start = 0, nl = chunk.indexOf(0x0a);
-      nl !== -1;
-      start = nl + 1, nl = chunk.indexOf(0x0a, start)
-    ) {
-      lines.push(chunk.toString('utf8', start, nl));
-    }
-    for (const line of lines) {
+export async function* readRangeRecords(range: ReadRange, stats: ReadStats): AsyncGenerator<ReadLine> {
+  for await (const chunk of rangeChunks(range, stats)) {
+    for (const line of linesOf(chunk)) {
       const record = parseRecord(line);
       if (record === undefined) stats.corrupt++;
       else yield { record, line };
     }
   }
+}
+
+/** readRangeRecords over a whole segment. */
+export function readSegmentRecords(file: string, stats: ReadStats): AsyncGenerator<ReadLine> {
+  return readRangeRecords({ file, from: 0 }, stats);
 }
 
 const gunzip = promisify(zlib.gunzip);
@@ -166,7 +169,7 @@ export async function* rangeChunks(range: ReadRange, stats: ReadStats): AsyncGen
 }
 
 async function* gunzipMembers(range: Required<ReadRange>, stats: ReadStats): AsyncGenerator<Buffer> {
-  stats.bytesRead = (stats.bytesRead ?? 0) + range.to - range.from;
+  countRead(stats, range.to - range.from);
   const handle = await fs.open(range.file, 'r');
   let compressed: Buffer;
   try {
@@ -179,7 +182,7 @@ async function* gunzipMembers(range: Required<ReadRange>, stats: ReadStats): Asy
 }
 
 async function* gunzipStream(file: string, from: number, stats: ReadStats): AsyncGenerator<Buffer> {
-  stats.bytesRead = (stats.bytesRead ?? 0) + Math.max(0, (await fs.stat(file)).size - from);
+  countRead(stats, Math.max(0, (await fs.stat(file)).size - from));
   let carry: Buffer = Buffer.alloc(0);
   for await (const piece of createReadStream(file, { start: from }).pipe(zlib.createGunzip())) {
     const data = carry.length > 0 ? Buffer.concat([carry, piece as Buffer]) : (piece as Buffer);
@@ -205,4 +208,8 @@ async function* plainWindowOfGzip(
     if (start >= to) return;
     yield chunk.subarray(Math.max(0, from - start), Math.min(chunk.length, to - start));
   }
+}
+
+function countRead(stats: ReadStats, bytes: number): void {
+  stats.bytesRead = (stats.bytesRead ?? 0) + bytes;
 }

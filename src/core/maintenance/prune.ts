@@ -4,11 +4,10 @@ import { chainOf, type Chain } from '../chain.js';
 import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
 import { fsyncDir, mkdirDurable, pathExists } from '../fsutil.js';
-import { isCompressed, rangeChunks, type ReadStats } from '../line-reader.js';
+import { isCompressed, readRangeRecords, type ReadStats } from '../line-reader.js';
 import { acquireLock, isLockHeld } from '../lock.js';
 import { readManifest, writeManifest } from '../manifest.js';
 import { lockFileName, MANIFEST_FILE } from '../paths.js';
-import { parseRecord } from '../record.js';
 import { readableSegments } from '../recover.js';
 import { indexFileOf, readSegmentIndex, scanSegmentIndex, type SealEntry } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
@@ -282,13 +281,9 @@ async function lastRecordsFrom(file: string, from: number, chain: Chain) {
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   let count = 0;
   let last: { seq: number; ts: string; line: string } | undefined;
-  for await (const chunk of rangeChunks({ file, from }, stats)) {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      const record = line === '' ? undefined : parseRecord(line);
-      if (record === undefined) continue;
-      count++;
-      last = { seq: record.seq, ts: record.ts, line };
-    }
+  for await (const { record, line } of readRangeRecords({ file, from }, stats)) {
+    count++;
+    last = { seq: record.seq, ts: record.ts, line };
   }
   return {
     count,

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isValidId } from '../ids.js';
-import { rangeChunks, type ReadStats } from '../line-reader.js';
-import { parseRecord } from '../record.js';
+import { readRangeRecords, type ReadStats } from '../line-reader.js';
 import { planSegment } from './plan.js';
 import type { SegmentName } from '../paths.js';
 import { readableSegments } from '../recover.js';
@@ -52,12 +51,8 @@ export async function findEvent(
           ? { ranges: [{ file, from: 0 }] }
           : await planSegment(file, { afterSeq: (seq ?? 1) - 1, untilSeq: seq ?? Infinity });
       for (const range of plan.ranges) {
-        for await (const chunk of rangeChunks(range, stats)) {
-          for (const line of chunk.toString('utf8').split('\n')) {
-            const record = line === '' ? undefined : parseRecord(line);
-            if (record !== undefined && test({ record, line }))
-              found.push({ record, line, segment: segment.file });
-          }
+        for await (const event of readRangeRecords(range, stats)) {
+          if (test(event)) found.push({ ...event, segment: segment.file });
         }
       }
     }

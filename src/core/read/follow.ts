@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
-import { rangeChunks, readWholeLines, type ReadStats } from '../line-reader.js';
+import { linesOf, rangeChunks, readWholeLines, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import { listSegments } from '../recover.js';
 import type { SegmentName } from '../paths.js';
@@ -233,7 +233,7 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
     if ((await sizeOf(gzFile)) === undefined) return;
     const stats = this.stats.get(t.job) as ReadStats;
     for await (const chunk of rangeChunks({ file: gzFile, from: 0 }, stats)) {
-      this.collect(t, chunk.toString('utf8').split('\n').slice(0, -1), batch);
+      this.collect(t, linesOf(chunk), batch);
     }
   }
 
