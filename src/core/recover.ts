@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chainOf, type Chain } from './chain.js';
 import { parseMicros } from './clock.js';
-import { DataError } from './errors.js';
+import { DataError, errnoCode } from './errors.js';
 import { fsyncDir, mkdirDurable } from './fsutil.js';
 import type { Manifest } from './manifest.js';
 import { parseSegmentFileName, QUARANTINE_DIR, type SegmentName } from './paths.js';
@@ -53,6 +53,21 @@ export async function readableSegments(jobDir: string, stream?: string): Promise
     const twin = s.compressed ? segments[i - 1] : undefined;
     return !(twin !== undefined && twin.stream === s.stream && twin.baseSeq === s.baseSeq);
   });
+}
+
+/**
+ * A listed segment as it is now: its file and size, or its `.gz` when a writer compressed it (and
+ * removed the plain file) since it was listed; undefined when it is gone (pruned).
+ */
+export async function currentSegmentFile(file: string): Promise<{ file: string; size: number } | undefined> {
+  for (const candidate of file.endsWith('.gz') ? [file] : [file, `${file}.gz`]) {
+    try {
+      return { file: candidate, size: (await fs.stat(candidate)).size };
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+  return undefined;
 }
 
 /**

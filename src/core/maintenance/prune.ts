@@ -8,7 +8,7 @@ import { isCompressed, readRangeRecords, type ReadStats } from '../line-reader.j
 import { acquireLock, isLockHeld } from '../lock.js';
 import { readManifest, writeManifest } from '../manifest.js';
 import { lockFileName, MANIFEST_FILE } from '../paths.js';
-import { readableSegments } from '../recover.js';
+import { currentSegmentFile, readableSegments } from '../recover.js';
 import { indexFileOf, readSegmentIndex, scanSegmentIndex, type SealEntry } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
 import { readEvents } from '../read/reader.js';
@@ -206,12 +206,10 @@ async function describeJobs(dir: string, only: string[]): Promise<JobInfo[]> {
       const removable: SegmentInfo[] = [];
       for (const [i, segment] of own.entries()) {
         // A writer may compress a segment between the listing and now: then it is read as `.gz`.
-        let file = path.join(jobDir, segment.file);
-        const seal = await summarize(file).catch(async (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT' || isCompressed(file)) throw err;
-          file = `${file}.gz`;
-          return summarize(file);
-        });
+        const current = await currentSegmentFile(path.join(jobDir, segment.file));
+        if (current === undefined) continue;
+        const { file } = current;
+        const seal = await summarize(file, current.size);
         info.events += seal.count;
         if (seal.count > 0 && seal.ts[1] > info.lastTs) info.lastTs = seal.ts[1];
         if (seal.count > 0) info.lastHash[stream] = seal.lastHash;
@@ -251,8 +249,7 @@ interface SegmentSummary {
  * From the seal where the index has one; for the active segment from its index blocks plus its last
  * block and unindexed tail, which are read; else by reading the whole segment.
  */
-async function summarize(file: string): Promise<SegmentSummary> {
-  const size = (await fs.stat(file)).size;
+async function summarize(file: string, size: number): Promise<SegmentSummary> {
   const read = await readSegmentIndex(file, size);
   const fromSeal = (seal: SealEntry): SegmentSummary => ({
     count: seal.count,

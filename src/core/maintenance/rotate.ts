@@ -5,7 +5,7 @@ import { compressSegment } from '../compress.js';
 import { LockedError, errnoCode } from '../errors.js';
 import { acquireLock, isOwnerAlive, type HeldLock } from '../lock.js';
 import { lockFileName, segmentFileName } from '../paths.js';
-import { readableSegments, recoverStream } from '../recover.js';
+import { currentSegmentFile, readableSegments, recoverStream } from '../recover.js';
 import { readSegmentIndex, sealSegment } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
 
@@ -58,9 +58,9 @@ export async function rotateJobs(dir: string, jobs: string[] = []): Promise<Rota
         for (const [i, segment] of segments.entries()) {
           if (segment.compressed) continue;
           const file = path.join(jobDir, segment.file);
-          const stat = await fs.stat(file).catch(() => undefined);
-          if (stat === undefined) continue; // its writer compressed it meanwhile
-          const before = stat.size;
+          const current = await currentSegmentFile(file);
+          if (current?.file !== file) continue; // its writer compressed it meanwhile
+          const before = current.size;
           const newest = i === segments.length - 1;
           if (newest && lock === undefined) {
             reports.push({

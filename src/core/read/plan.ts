@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { currentSegmentFile } from '../recover.js';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
 import { isCompressed, type ReadRange } from '../line-reader.js';
@@ -35,17 +36,11 @@ export interface SegmentPlan {
  * The bytes after the last indexed block (the active segment's newest lines) are always read. An
  * index that disagrees with its segment is not used: the whole segment is read, and `problem` says why.
  */
-export async function planSegment(file: string, want: BlockWant): Promise<SegmentPlan> {
+export async function planSegment(listed: string, want: BlockWant): Promise<SegmentPlan> {
+  const current = await currentSegmentFile(listed);
+  if (current === undefined) return { ranges: [], skippedThrough: 0 };
+  const { file, size } = current;
   const whole = { ranges: [{ file, from: 0 }], skippedThrough: 0 };
-  const stat = await fs.stat(file).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (stat === undefined) {
-    // Compressed since it was listed (its plain file removed): the same events are in the `.gz`.
-    return isCompressed(file) ? { ranges: [], skippedThrough: 0 } : planSegment(`${file}.gz`, want);
-  }
-  const size = stat.size;
   const compressed = isCompressed(file);
   // A sealed segment that cannot hold a match is skipped on its seal alone, its blocks unread.
   const tail = await readIndexTail(file, size);
