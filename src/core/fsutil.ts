@@ -1,6 +1,100 @@
 import fs from 'node:fs/promises';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { DataError } from './errors.js';
+
+/**
+ * Opens a file the log reads or writes, refusing anything that is not a regular file (a FIFO, a
+ * device, a directory, a symbolic link) without blocking on it: O_NONBLOCK makes opening a FIFO
+ * return at once, O_NOFOLLOW refuses a link, and fstat on the open descriptor decides (issue 10).
+ * `flags` is 'r', 'r+', 'a' or 'wx'. Errors of the open itself (ENOENT, EACCES) are thrown as they are.
+ */
+export async function openRegular(
+  file: string,
+  flags: 'r' | 'r+' | 'a' | 'wx' = 'r',
+): Promise<fs.FileHandle> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, openFlags(flags));
+  } catch (err) {
+    throw refusedOrRaw(file, err);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw notRegular(file, describeType(stat));
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
+}
+
+/** openRegular for code that must not yield: returns a file descriptor. */
+export function openRegularSync(file: string, flags: 'r' | 'r+' | 'a' | 'wx' = 'r'): number {
+  let fd: number;
+  try {
+    fd = openSync(file, openFlags(flags));
+  } catch (err) {
+    throw refusedOrRaw(file, err);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw notRegular(file, describeType(stat));
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** A whole regular file as text (see openRegular). */
+export async function readRegularFile(file: string): Promise<string> {
+  const handle = await openRegular(file, 'r');
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The error for a path that is there but is not a regular file: damage, naming the path. */
+export function notRegular(file: string, what: string): DataError {
+  return new DataError(`${file} is ${what}, not a regular file`, {
+    hint: 'move it away; the log only reads and writes regular files',
+  });
+}
+
+function openFlags(flags: 'r' | 'r+' | 'a' | 'wx'): number {
+  const base = {
+    r: constants.O_RDONLY,
+    'r+': constants.O_RDWR,
+    a: constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+    wx: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+  }[flags];
+  return base | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+}
+
+/** ELOOP (a link under O_NOFOLLOW) and ENXIO (a FIFO opened for writing with no reader) are damage. */
+function refusedOrRaw(file: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return notRegular(file, 'a symbolic link');
+  if (code === 'ENXIO') return notRegular(file, 'a named pipe or socket');
+  if (code === 'EISDIR') return notRegular(file, 'a directory');
+  return err;
+}
+
+function describeType(stat: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isSymbolicLink(): boolean;
+}): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a named pipe';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isSymbolicLink()) return 'a symbolic link';
+  return 'a device or special file';
+}
 
 /** Makes a directory entry durable: fsync on the directory itself. */
 export async function fsyncDir(dir: string): Promise<void> {
