@@ -26,7 +26,7 @@ export interface CliResult {
 /** Runs the real `bin/events` as a user would, with pinned TZ and colour. */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: SpawnOptions & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return runNode([BIN, ...args], options);
 }

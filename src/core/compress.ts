@@ -5,7 +5,9 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { DataError } from './errors.js';
 import { crashPoint } from './fault.js';
-import { fsyncDir } from './fsutil.js';
+import { fsyncDir, openRegular } from './fsutil.js';
+import { withJobGate } from './job-gate.js';
+import { tempPathFor } from './paths.js';
 import { rangeChunks, type ReadStats } from './line-reader.js';
 import { readSegmentIndex, sealSegment, writeSegmentIndex, type BlockEntry } from './segment-index.js';
 
@@ -27,10 +29,15 @@ export function compressedNameOf(plainFile: string): string {
  * A crash at any step leaves the plain file (readers prefer it) and at worst a temp file that
  * `events rotate` removes, or both files, which `events rotate` finishes. zlib runs on the thread pool:
  * compressing never blocks the event loop of a writer.
+ *
+ * Steps 3 to 5 run under the job's gate, after checking that the plain segment is still there: a
+ * segment prune removed (or another process compressed) meanwhile is not brought back; then the result
+ * is undefined. `gateHeld` says the caller holds the gate already.
  */
 export async function compressSegment(
   plainFile: string,
-): Promise<{ bytes: number; compressedBytes: number }> {
+  options: { gateHeld?: boolean } = {},
+): Promise<{ bytes: number; compressedBytes: number } | undefined> {
   const size = (await fs.stat(plainFile)).size;
   let read = await readSegmentIndex(plainFile, size);
   if (!('index' in read) || read.index.seal === undefined) {
@@ -44,10 +51,10 @@ export async function compressSegment(
   const seal = read.index.seal;
   const target = compressedNameOf(plainFile);
   // Not a segment name (readers ignore it), but a `.gz` name (it is read as gzip to verify it).
-  const tmp = `${plainFile}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}.gz`;
+  const tmp = tempPathFor(target);
   const blocks: BlockEntry[] = [];
-  const source = await fs.open(plainFile, 'r');
-  const out = await fs.open(tmp, 'wx');
+  const source = await openRegular(plainFile, 'r');
+  const out = await openRegular(tmp, 'wx');
   try {
     let written = 0;
     for (const block of index.blocks) {
@@ -63,20 +70,38 @@ export async function compressSegment(
     await out.close();
     await verify(tmp, seal.sha256, seal.bytes);
     crashPoint('compress:verified');
-    await writeSegmentIndex(plainFile, { blocks, seal });
-    crashPoint('compress:indexed');
-    await fs.rename(tmp, target);
-    await fsyncDir(path.dirname(target));
-    crashPoint('compress:renamed');
-    await fs.rm(plainFile, { force: true });
-    await fsyncDir(path.dirname(target));
-    return { bytes: seal.bytes, compressedBytes: written };
+    const replace = async () => {
+      if (!(await isSameFile(plainFile, source))) {
+        await fs.rm(tmp, { force: true });
+        return undefined;
+      }
+      await writeSegmentIndex(plainFile, { blocks, seal });
+      crashPoint('compress:indexed');
+      await fs.rename(tmp, target);
+      await fsyncDir(path.dirname(target));
+      crashPoint('compress:renamed');
+      await fs.rm(plainFile, { force: true });
+      await fsyncDir(path.dirname(target));
+      return { bytes: seal.bytes, compressedBytes: written };
+    };
+    return options.gateHeld === true ? await replace() : await withJobGate(path.dirname(plainFile), replace);
   } catch (err) {
     await out.close().catch(() => undefined);
     await fs.rm(tmp, { force: true });
     throw err;
   } finally {
     await source.close();
+  }
+}
+
+/** Whether `file` is still the file `handle` has open (not removed, moved away or replaced). */
+async function isSameFile(file: string, handle: fs.FileHandle): Promise<boolean> {
+  try {
+    const [now, open] = [await fs.stat(file), await handle.stat()];
+    return now.ino === open.ino && now.dev === open.dev;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
   }
 }
 

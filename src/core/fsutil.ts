@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { closeSync, constants, fstatSync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DataError } from './errors.js';
+import { tempPathFor } from './paths.js';
 
 /**
  * Opens a file the log reads or writes, refusing anything that is not a regular file (a FIFO, a
@@ -150,7 +151,7 @@ export async function writeFileAtomicFrom<T>(
   file: string,
   produce: (write: (text: string) => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  const tmp = tempNameFor(file);
+  const tmp = tempPathFor(file);
   const handle = await fs.open(tmp, 'wx');
   let pending: string[] = [];
   let pendingLength = 0;
@@ -208,7 +209,7 @@ export async function pathExists(p: string): Promise<boolean> {
 
 /** A new temporary file beside `file` holding `data`, synced; returns its path. */
 async function writeSyncedTemp(file: string, data: string | Uint8Array): Promise<string> {
-  const tmp = tempNameFor(file);
+  const tmp = tempPathFor(file);
   const handle = await fs.open(tmp, 'wx');
   try {
     await handle.writeFile(data);
@@ -217,8 +218,4 @@ async function writeSyncedTemp(file: string, data: string | Uint8Array): Promise
     await handle.close();
   }
   return tmp;
-}
-
-function tempNameFor(file: string): string {
-  return `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 }

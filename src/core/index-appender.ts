@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { openRegularSync } from './fsutil.js';
 import {
   appendIndexEntriesSync,
   BlockBuilder,
@@ -89,7 +90,7 @@ export class IndexAppender {
 
   private append(entries: BlockEntry[]): void {
     try {
-      this.fd ??= fs.openSync(this.indexFile, 'a');
+      this.fd ??= openRegularSync(this.indexFile, 'a');
       appendIndexEntriesSync(this.fd, entries);
     } catch (err) {
       this.broken = true;

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { errnoCode, LockedError } from './errors.js';
-import { fsyncDir } from './fsutil.js';
+import { DataError, errnoCode, LockedError } from './errors.js';
+import { fsyncDir, openRegular, readRegularFile } from './fsutil.js';
 
 /** The content of a lock file: who holds it. */
 export interface LockOwner {
@@ -40,13 +40,39 @@ export async function acquireLock(file: string, what: string): Promise<HeldLock>
   throw new LockedError(`could not take ${file}: other processes keep racing for it`);
 }
 
+/**
+ * Like acquireLock, but while a live process holds the lock, waits for it (polling) up to `timeoutMs`,
+ * then throws the LockedError. For short critical sections such as the job's gate.
+ */
+export async function acquireLockWaiting(file: string, what: string, timeoutMs: number): Promise<HeldLock> {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return await acquireLock(file, what);
+    } catch (err) {
+      if (!(err instanceof LockedError) || Date.now() >= deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/**
+ * Who holds a lock file, or undefined when it is missing or half-written (a process that died between
+ * create and write: treated as stale). Something other than a regular file there is damage (DataError).
+ */
 export async function readLockOwner(file: string): Promise<LockOwner | undefined> {
+  let text: string;
   try {
-    const parsed = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<LockOwner>;
+    text = await readRegularFile(file);
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    return undefined;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<LockOwner>;
     if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return undefined;
     return { pid: parsed.pid, host: parsed.host, started: String(parsed.started ?? '') };
   } catch {
-    // Missing, or half-written by a process that died between create and write: treated as stale.
     return undefined;
   }
 }
@@ -80,7 +106,7 @@ async function isFresh(file: string): Promise<boolean> {
 async function tryCreate(file: string): Promise<boolean> {
   let handle;
   try {
-    handle = await fs.open(file, 'wx');
+    handle = await openRegular(file, 'wx');
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return false;
     throw err;

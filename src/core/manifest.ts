@@ -1,9 +1,8 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { uuidv7 } from './uuid7.js';
 import { z } from 'zod';
 import { DataError, errnoCode } from './errors.js';
-import { createFileExclusive, writeFileAtomic } from './fsutil.js';
+import { createFileExclusive, readRegularFile, writeFileAtomic } from './fsutil.js';
 import { MANIFEST_FILE } from './paths.js';
 
 const streamStartSchema = z.object({ seq: z.int().positive(), prev: z.string() });
@@ -29,7 +28,7 @@ export async function readManifest(jobDir: string): Promise<Manifest | undefined
   const file = path.join(jobDir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

@@ -29,3 +29,59 @@ export function parseSegmentFileName(file: string): SegmentName | undefined {
 export function lockFileName(stream: string): string {
   return `${stream}.lock`;
 }
+
+/** The log's own directory beside the jobs (format.md section 1): never a job id. */
+export const GLOBAL_DIR = 'global';
+export const PRUNE_LOCK_FILE = 'prune.lock';
+/**
+ * Names of `<dir>` entries the log uses for itself. A job id may not be one of them, compared without
+ * case, since on a case-insensitive filesystem `Global` is `global` (issue 10).
+ */
+export const RESERVED_JOB_IDS: readonly string[] = [GLOBAL_DIR];
+
+/**
+ * The job's gate (format.md section 6): held while a writer claims a stream, while a segment is
+ * replaced by its compressed form, and while prune moves or removes the job's files, so that no
+ * decision about a job's files is taken without it. It starts with a dot: no stream's lock can have
+ * its name.
+ */
+export const JOB_GATE_FILE = '.job.lock';
+
+/**
+ * Temporary files start with `.tmp-<pid>-`: ids start with a letter or digit and every name the log
+ * gives a file starts with one too, so no segment, index, lock or manifest can ever look like a
+ * temporary file (format.md section 1). The target's name is kept at the end (a `.gz` stays a `.gz`).
+ */
+export function tempPathFor(file: string): string {
+  const random = Math.random().toString(36).slice(2, 10);
+  return path.join(path.dirname(file), `.tmp-${process.pid}-${random}-${path.basename(file)}`);
+}
+
+/** The pid that made a temporary file, or undefined when `name` is not a temporary file's name. */
+export function tempFileOwner(name: string): number | undefined {
+  const match = /^\.tmp-(\d+)-/.exec(name);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * A job being removed by prune is first renamed to `<dir>/.pruning-<job>-<random>/` (one rename: it is
+ * gone from the events directory at once), with `PRUNE_INTENT_FILE` saying what is to become of it; a
+ * prune killed after the rename is finished by the next one (format.md section 10).
+ */
+export const PRUNING_PREFIX = '.pruning-';
+export const PRUNE_INTENT_FILE = 'PRUNE.json';
+
+/**
+ * The directory name of a log in an events directory: its job id, or, in an archive that already holds
+ * another log of the same job id (a job id reused, as nightly jobs do), `<job_id>@<log_id>` (format.md
+ * section 10). `@` is not an id character, so no writer ever opens such a directory.
+ */
+export function archivedLogDirName(jobId: string, logId: string): string {
+  return `${jobId}@${logId}`;
+}
+
+/** The job id and (for an archived reused id) the log id a job directory's name stands for. */
+export function parseJobDirName(name: string): { jobId: string; logId?: string } {
+  const at = name.indexOf('@');
+  return at === -1 ? { jobId: name } : { jobId: name.slice(0, at), logId: name.slice(at + 1) };
+}

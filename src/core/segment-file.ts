@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { errnoCode, WriteError } from './errors.js';
+import { openRegularSync } from './fsutil.js';
 
 /**
  * The open active segment of one stream: appends whole batches, syncs, and can cut a failed batch
@@ -16,7 +17,7 @@ export class SegmentFile {
   private dirty = false;
 
   static open(file: string, size: number): SegmentFile {
-    return new SegmentFile(file, fs.openSync(file, 'a'), size);
+    return new SegmentFile(file, openRegularSync(file, 'a'), size);
   }
 
   /** Writes the whole buffer (looping over short writes); on failure cuts the file back to `size`. */

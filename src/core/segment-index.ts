@@ -5,7 +5,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { chainOf, type Chain } from './chain.js';
 import { readManifest } from './manifest.js';
-import { writeFileAtomic } from './fsutil.js';
+import { DataError } from './errors.js';
+import { openRegular, readRegularFile, writeFileAtomic } from './fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
@@ -244,9 +245,10 @@ export async function readSegmentIndex(
 ): Promise<{ index: SegmentIndex } | { problem: string }> {
   let text: string;
   try {
-    text = await fsp.readFile(indexFileOf(segmentFile), 'utf8');
-  } catch {
-    return { problem: 'no index' };
+    text = await readRegularFile(indexFileOf(segmentFile));
+  } catch (err) {
+    // A FIFO or directory in its place is damage, named; readers scan the segment instead.
+    return { problem: err instanceof DataError ? err.message : 'no index' };
   }
   const blocks: BlockEntry[] = [];
   let seal: SealEntry | undefined;
@@ -397,7 +399,7 @@ export async function readIndexTail(
 ): Promise<{ seal: SealEntry; lastBlock: BlockEntry } | undefined> {
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(indexFileOf(segmentFile), 'r');
+    handle = await openRegular(indexFileOf(segmentFile), 'r');
   } catch {
     return undefined;
   }

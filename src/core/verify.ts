@@ -5,7 +5,7 @@ import { chainOf, type Chain } from './chain.js';
 import { parseMicros } from './clock.js';
 import { InvalidArgumentError } from './errors.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
-import { QUARANTINE_DIR, type SegmentName } from './paths.js';
+import { parseJobDirName, QUARANTINE_DIR, type SegmentName } from './paths.js';
 import { parseRecord } from './record.js';
 import { readableSegments } from './recover.js';
 import { checkSegmentIndex, readSegmentIndex } from './segment-index.js';
@@ -146,6 +146,8 @@ async function verifyStream(
   chain: Chain,
 ): Promise<StreamReport> {
   const report = emptyReport(job, stream, start.seq, start.prev, segments.length);
+  // An archived log of a reused job id lives in `<job id>@<log id>` (format.md section 10).
+  const { jobId } = parseJobDirName(job);
   let expectedSeq = start.seq;
   let prev = start.prev;
   let lastTsUs = -Infinity;
@@ -224,7 +226,7 @@ async function verifyStream(
             breaks && !(pending !== undefined)
               ? { line: { ...here, seq: record.seq }, before: previous, recorded: record.prev, actual: prev }
               : undefined;
-          if (record.stream !== stream || record.job_id !== job) {
+          if (record.stream !== stream || record.job_id !== jobId) {
             addProblem(
               report,
               'wrong-owner',

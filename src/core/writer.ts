@@ -18,6 +18,7 @@ import { registerExitFlush, unregisterExitFlush } from './exit-hook.js';
 import { fsyncDir, fsyncDirSync, mkdirDurable, pathExists } from './fsutil.js';
 import { assertValidId, sanitizeIdPart } from './ids.js';
 import { acquireLock, type HeldLock } from './lock.js';
+import { acquireJobGate } from './job-gate.js';
 import { ensureManifest } from './manifest.js';
 import { DEFAULT_EVENTS_DIR, lockFileName, segmentFileName } from './paths.js';
 import { serializeRecord } from './record.js';
@@ -197,20 +198,22 @@ export class EventLog {
     };
     const jobDir = path.join(path.resolve(options.dir ?? DEFAULT_EVENTS_DIR), jobId);
     return ioErrors(`cannot open the log of job ${jobId} in ${jobDir}`, async () => {
-      await mkdirDurable(jobDir);
       const key = options.hmacKey === undefined ? chainKeyFromEnv() : Buffer.from(options.hmacKey);
-      const manifest = await ensureManifest(
-        jobDir,
-        jobId,
-        key === undefined ? undefined : { keyCheck: keyCheckOf(key) },
-      );
-      if (options.hmacKey !== undefined && manifest.chain !== 'hmac-sha256') {
-        throw new InvalidArgumentError(
-          `the log of job ${jobId} was created without a key: its chain cannot become keyed`,
+      // Under the job's gate, so that prune cannot remove the job between this check and the claim.
+      const { manifest, stream, lock } = await underJobGate(jobDir, async () => {
+        const manifest = await ensureManifest(
+          jobDir,
+          jobId,
+          key === undefined ? undefined : { keyCheck: keyCheckOf(key) },
         );
-      }
+        if (options.hmacKey !== undefined && manifest.chain !== 'hmac-sha256') {
+          throw new InvalidArgumentError(
+            `the log of job ${jobId} was created without a key: its chain cannot become keyed`,
+          );
+        }
+        return { manifest, ...(await claimStream(jobDir, jobId, options.stream)) };
+      });
       const chain = chainOf(manifest, key);
-      const { stream, lock } = await claimStream(jobDir, jobId, options.stream);
       try {
         const tail = await recoverStream(
           jobDir,
@@ -661,6 +664,29 @@ async function claimStream(
     }
   }
   throw new LockedError(`no free stream for job ${jobId} in this process`);
+}
+
+/**
+ * Creates the job directory if needed and runs `claim` holding its gate. Prune moves a job it removes
+ * out of the way under the gate: a writer that finds the directory gone meanwhile makes it again (a
+ * new log of the same job id) and takes the gate there.
+ */
+async function underJobGate<T>(jobDir: string, claim: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdirDurable(jobDir);
+    let gate: HeldLock;
+    try {
+      gate = await acquireJobGate(jobDir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' && attempt < 100) continue;
+      throw err;
+    }
+    try {
+      return await claim();
+    } finally {
+      await gate.release();
+    }
+  }
 }
 
 /** Turns errno failures of opening into a WriteError naming what could not be done. */

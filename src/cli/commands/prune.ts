@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { prune, type PruneResult } from '../../core/maintenance/prune.js';
+import { prune, type PruneItem, type PruneResult } from '../../core/maintenance/prune.js';
 import { PRUNE_CONFIG_FILE, readPruneConfig, toPolicy } from '../../core/maintenance/prune-policy.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { humanBytes } from '../../core/truncate.js';
@@ -39,7 +39,7 @@ export function registerPrune(program: Command, output: Output): void {
       integerArg('--max-events', 1, Number.MAX_SAFE_INTEGER),
     )
     .addOption(jobsOption())
-    .option('--include-running', 'also remove whole jobs that have a live writer or never ended')
+    .option('--include-running', 'also remove whole jobs that never ended (never one a live writer holds)')
     .option('--archive <dir>', 'move what is removed into this events directory instead of deleting it')
     .option('--dry-run', 'print what would be removed and the bytes freed; change nothing')
     .option('--json', 'print the result as JSON')
@@ -90,18 +90,26 @@ export async function runPrune(flags: PruneFlags, output: Output): Promise<Prune
     : policy.archive === undefined
       ? 'removed'
       : `archived to ${policy.archive}`;
+  for (const item of result.finished) {
+    output.out(`finished what an interrupted prune began: ${describeItem(item)} of job ${item.job}\n`);
+  }
+  for (const { item, why } of result.skipped) {
+    output.out(`left ${describeItem(item)} of job ${item.job}: ${why}; the next prune decides again\n`);
+  }
   if (result.items.length === 0) {
     output.out(`nothing to prune${result.dryRun ? ' (dry run)' : ''}\n`);
     return result;
   }
   const table = plainTable(['job', 'what', 'last event', 'events', 'size', 'why'], output.chalk);
   for (const item of result.items) {
-    const what =
-      item.kind === 'job' ? 'whole job' : `${item.segment ?? ''} (seq ${item.seq?.join('-') ?? ''})`;
-    table.push([item.job, what, item.lastTs, item.events, humanBytes(item.bytes), item.reason]);
+    table.push([item.job, describeItem(item), item.lastTs, item.events, humanBytes(item.bytes), item.reason]);
   }
   output.out(
     `${table.toString()}\n${verb}: ${result.items.length} items, ${humanBytes(result.bytesFreed)}\n`,
   );
   return result;
+}
+
+function describeItem(item: PruneItem): string {
+  return item.kind === 'job' ? 'whole job' : `${item.segment ?? ''} (seq ${item.seq?.join('-') ?? ''})`;
 }

@@ -6,6 +6,7 @@ import { lastOf, readLastEvents } from '../../core/read/last.js';
 import { readEvents, type ReadEvent } from '../../core/read/reader.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fsutil.js';
+import { acquireLock } from '../../core/lock.js';
 import { humanBytes } from '../../core/truncate.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
 import type { Output } from '../io.js';
@@ -44,7 +45,10 @@ export function registerQuery(program: Command, output: Output): void {
       integerArg('--last', 0, 10_000_000),
     )
     .option('--after-cursor <cursor>', 'only events after this cursor (printed by --show-cursor)')
-    .option('--cursor-file <file>', 'resume after the cursor in this file and write the new cursor back')
+    .option(
+      '--cursor-file <file>',
+      'resume after the cursor in this file and write the new cursor back (one run at a time: exit 6 while another holds it)',
+    )
     .option('--show-cursor', 'print the cursor after the last event to stderr')
     .option('--no-index', 'read every line, ignoring the segment indexes')
     .option('--stats', 'print what the query read (bytes from disk, events matched) to stderr');
@@ -53,11 +57,25 @@ export function registerQuery(program: Command, output: Output): void {
   });
 }
 
-/** Prints the selected events; returns how many were printed and the cursor after them. */
+/**
+ * Prints the selected events; returns how many were printed and the cursor after them. With
+ * --cursor-file, the whole read-print-write runs holding `<file>.lock`: two overlapping runs (cron jobs
+ * that overlap) never print the same events; the second exits busy (issue 10).
+ */
 export async function runQuery(
   flags: QueryFlags,
   output: Output,
 ): Promise<{ printed: number; cursor: Cursor }> {
+  if (flags.cursorFile === undefined) return queryOnce(flags, output);
+  const lock = await acquireLock(`${flags.cursorFile}.lock`, `--cursor-file ${flags.cursorFile}`);
+  try {
+    return await queryOnce(flags, output);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function queryOnce(flags: QueryFlags, output: Output): Promise<{ printed: number; cursor: Cursor }> {
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
   const filter = toFilter(flags);
   const afterCursor = readCursorFlags(flags);

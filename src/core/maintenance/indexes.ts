@@ -6,7 +6,9 @@ import { pathExists, writeFileAtomicFrom } from '../fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from '../line-reader.js';
 import { isLockHeld } from '../lock.js';
 import { lockFileName } from '../paths.js';
-import { readableSegments } from '../recover.js';
+import { currentSegmentFile, readableSegments } from '../recover.js';
+import { isGone, withJobGate } from '../job-gate.js';
+import { readManifest } from '../manifest.js';
 import {
   checkSegmentIndex,
   indexFileOf,
@@ -48,26 +50,31 @@ export async function checkIndexes(dir: string, jobs: string[] = []): Promise<In
  * its blocks. A segment a live writer holds is left to that writer.
  */
 export async function rebuildIndexes(dir: string, jobs: string[] = []): Promise<IndexReport[]> {
-  const reports = await forEachSegment(dir, jobs, async (job, file, { newest, stream, jobDir }) => {
-    const segment = path.basename(file);
-    if (newest && (await isLockHeld(path.join(jobDir, lockFileName(stream)))))
-      return { job, segment, status: 'live' };
-    if (isCompressed(file)) {
-      // The blocks of a `.gz` are its gzip members: they are rebuilt by compressing it again.
-      const seal = await recompress(file);
-      return { job, segment, status: 'rebuilt', detail: `recompressed: ${seal.count} events` };
-    }
-    const size = (await fs.stat(file)).size;
-    const existing = await readSegmentIndex(file, size);
-    const wasSealed = 'index' in existing && existing.index.seal !== undefined;
-    if (!newest || wasSealed) {
-      const seal = await sealSegment(file);
-      return { job, segment, status: 'rebuilt', detail: `sealed: ${seal.count} events` };
-    }
-    const scan = await scanSegmentIndex(file, { seal: false });
-    await writeSegmentIndex(file, { blocks: scan.blocks, seal: undefined });
-    return { job, segment, status: 'rebuilt', detail: `${scan.blocks.length} blocks` };
-  });
+  const reports = await forEachSegment(
+    dir,
+    jobs,
+    async (job, file, { newest, stream, jobDir }) => {
+      const segment = path.basename(file);
+      if (newest && (await isLockHeld(path.join(jobDir, lockFileName(stream)))))
+        return { job, segment, status: 'live' };
+      if (isCompressed(file)) {
+        // The blocks of a `.gz` are its gzip members: they are rebuilt by compressing it again.
+        const seal = await recompress(file);
+        return { job, segment, status: 'rebuilt', detail: `recompressed: ${seal.count} events` };
+      }
+      const size = (await fs.stat(file)).size;
+      const existing = await readSegmentIndex(file, size);
+      const wasSealed = 'index' in existing && existing.index.seal !== undefined;
+      if (!newest || wasSealed) {
+        const seal = await sealSegment(file);
+        return { job, segment, status: 'rebuilt', detail: `sealed: ${seal.count} events` };
+      }
+      const scan = await scanSegmentIndex(file, { seal: false });
+      await writeSegmentIndex(file, { blocks: scan.blocks, seal: undefined });
+      return { job, segment, status: 'rebuilt', detail: `${scan.blocks.length} blocks` };
+    },
+    true,
+  );
   // Each job's summary (index.json) is derived too: dropped, it is made again by the next `events jobs`.
   for (const job of new Set(reports.map((r) => r.job))) {
     await fs.rm(path.join(dir, job, JOB_SUMMARY_FILE), { force: true });
@@ -75,6 +82,11 @@ export async function rebuildIndexes(dir: string, jobs: string[] = []): Promise<
   return reports;
 }
 
+/**
+ * Visits each segment as it is when its turn comes (compressed since it was listed: its `.gz`; pruned:
+ * left out). `gated` runs each visit under the job's gate, for visits that write (issue 10: a segment
+ * prune removes meanwhile is never brought back by rebuilding it).
+ */
 async function forEachSegment(
   dir: string,
   jobs: string[],
@@ -83,16 +95,26 @@ async function forEachSegment(
     file: string,
     where: { newest: boolean; stream: string; jobDir: string },
   ) => Promise<IndexReport>,
+  gated = false,
 ): Promise<IndexReport[]> {
   const reports: IndexReport[] = [];
   for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
-    const { jobDir } = await openJob(dir, job);
-    const segments = await readableSegments(jobDir);
-    for (const [i, segment] of segments.entries()) {
-      const newest = segments[i + 1]?.stream !== segment.stream;
-      reports.push(
-        await visit(job, path.join(jobDir, segment.file), { newest, stream: segment.stream, jobDir }),
-      );
+    try {
+      const { jobDir, manifest } = await openJob(dir, job);
+      const segments = await readableSegments(jobDir);
+      for (const [i, segment] of segments.entries()) {
+        const newest = segments[i + 1]?.stream !== segment.stream;
+        const once = async () => {
+          const current = await currentSegmentFile(path.join(jobDir, segment.file));
+          // Pruned, or the job removed and begun again by a writer: not the segment that was listed.
+          if (current === undefined || (await readManifest(jobDir))?.log_id !== manifest.log_id) return;
+          return visit(job, current.file, { newest, stream: segment.stream, jobDir });
+        };
+        const report = gated ? await withJobGate(jobDir, once) : await once();
+        if (report !== undefined) reports.push(report);
+      }
+    } catch (err) {
+      if (!isGone(err) || jobs.length > 0) throw err;
     }
   }
   return reports;
@@ -111,6 +133,6 @@ async function recompress(gzFile: string): Promise<SealEntry> {
     throw new DataError(`cannot rebuild the index of ${gzFile}: ${stats.damaged.join('; ')}`);
   }
   const seal = await sealSegment(plain);
-  await compressSegment(plain);
+  await compressSegment(plain, { gateHeld: true });
   return seal;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DataError, InvalidArgumentError, errnoCode } from '../errors.js';
+import { readRegularFile } from '../fsutil.js';
 
 /** What `events prune` may remove; every rule given applies (DESIGN.md section 5). */
 export interface PrunePolicy {
@@ -40,7 +41,7 @@ export async function readPruneConfig(dir: string): Promise<PruneConfig> {
   const file = path.join(dir, PRUNE_CONFIG_FILE);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return {};
     throw err;

@@ -1,409 +1,339 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { chainOf, type Chain } from '../chain.js';
-import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
-import { fsyncDir, mkdirDurable, pathExists } from '../fsutil.js';
-import { isCompressed, readRangeRecords, type ReadStats } from '../line-reader.js';
-import { acquireLock, isLockHeld } from '../lock.js';
-import { readManifest, writeManifest } from '../manifest.js';
-import { lockFileName, MANIFEST_FILE } from '../paths.js';
-import { currentSegmentFile, readableSegments } from '../recover.js';
-import { indexFileOf, readSegmentIndex, scanSegmentIndex, type SealEntry } from '../segment-index.js';
-import { listJobIds, openJob } from '../read/jobs-dir.js';
-import { readEvents } from '../read/reader.js';
+import { crashPoint } from '../fault.js';
+import {
+  fsyncDir,
+  mkdirDurable,
+  openRegular,
+  pathExists,
+  readRegularFile,
+  writeFileAtomic,
+} from '../fsutil.js';
+import { acquireJobGate } from '../job-gate.js';
+import { acquireLock, isLockHeld, type HeldLock } from '../lock.js';
+import { readManifest, writeManifest, type Manifest } from '../manifest.js';
+import {
+  GLOBAL_DIR,
+  JOB_GATE_FILE,
+  MANIFEST_FILE,
+  PRUNE_INTENT_FILE,
+  PRUNE_LOCK_FILE,
+  PRUNING_PREFIX,
+  QUARANTINE_DIR,
+  tempFileOwner,
+} from '../paths.js';
+import { currentSegmentFile } from '../recover.js';
+import { indexFileOf } from '../segment-index.js';
+import { archiveDirFor, archiveManifest, assertArchiveOutside, moveIntoArchive } from './archive.js';
 import type { PrunePolicy } from './prune-policy.js';
+import { describeJobs, jobFingerprint, planPrune, type JobInfo, type PruneItem } from './prune-plan.js';
 
-/** One thing prune removes: a whole job, or a sealed segment (always the oldest left in its stream). */
-export interface PruneItem {
-  job: string;
-  kind: 'job' | 'segment';
-  /** The segment file, for a segment. */
-  segment?: string;
-  stream?: string;
-  seq?: [number, number];
-  events: number;
-  bytes: number;
-  /** The time of its last event. */
-  lastTs: string;
-  /** Which rule removes it: `older-than 30d`, `max-size`, `max-events`. */
-  reason: string;
-  /** The hash of the last line removed, per stream: what the kept log continues from. */
-  lastHash: Record<string, string>;
-}
+export type { PruneItem } from './prune-plan.js';
 
 export interface PruneResult {
+  /** What was removed (or, in a dry run, would be). */
   items: PruneItem[];
   bytesFreed: number;
   dryRun: boolean;
+  /**
+   * Planned but left alone, because under the job's gate it was no longer as planned: a writer holds
+   * or has changed the job since (issue 10). The next run decides again.
+   */
+  skipped: { item: PruneItem; why: string }[];
+  /** Removals a killed prune had begun, finished by this one. */
+  finished: PruneItem[];
 }
 
-interface SegmentInfo {
-  job: string;
-  stream: string;
-  file: string;
-  bytes: number;
-  seal: SegmentSummary;
-  lastTsUs: number;
-}
-
-interface JobInfo {
-  job: string;
-  jobDir: string;
-  bytes: number;
-  events: number;
-  lastTsUs: number;
-  lastTs: string;
-  /** Its last lifecycle event is job_completed or job_failed. */
-  finished: boolean;
-  /** A live process holds one of its streams. */
-  live: boolean;
-  /** Sealed segments that are not the newest of their stream, per stream in log order. */
-  removable: SegmentInfo[][];
-  lastHash: Record<string, string>;
+/** What a prune moving a whole job aside records beside it, so a later prune can finish it. */
+interface PruneIntent {
+  item: PruneItem;
+  archive?: string;
+  policy: Record<string, unknown>;
 }
 
 /**
  * `events prune`: works out what the policy removes, oldest first, and (unless `dryRun`) removes or
  * archives it under a lock, recording each removal in `global/audit-<date>.jsonl` and, for segments,
- * where each stream now starts in LOG.json (DESIGN.md section 5).
+ * where each stream now starts in LOG.json (format.md section 10). Each removal is decided again and
+ * carried out under the job's gate, which writers take to open a job: a job is either gone before a
+ * writer opens it, or not removed.
  */
 export async function prune(
   dir: string,
   policy: PrunePolicy,
-  options: { dryRun?: boolean; now?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    dryRun?: boolean;
+    now?: number;
+    onProgress?: (done: number, total: number) => void;
+    /** Called between planning and acting: a test seam for what happens meanwhile. */
+    onPlanned?: (items: PruneItem[]) => Promise<void>;
+  } = {},
 ): Promise<PruneResult> {
   const dryRun = options.dryRun === true;
-  const globalDir = path.join(dir, 'global');
-  const lock = dryRun
-    ? undefined
-    : await (async () => {
-        await mkdirDurable(globalDir);
-        return acquireLock(path.join(globalDir, 'prune.lock'), 'events prune');
-      })();
+  if (policy.archive !== undefined) await assertArchiveOutside(dir, policy.archive);
+  const globalDir = path.join(dir, GLOBAL_DIR);
+  let lock: HeldLock | undefined;
+  if (!dryRun) {
+    await mkdirDurable(globalDir);
+    lock = await acquireLock(path.join(globalDir, PRUNE_LOCK_FILE), 'events prune');
+  }
   try {
-    const items = plan(await describeJobs(dir, policy.jobs ?? []), policy, options.now ?? Date.now());
-    if (!dryRun) await apply(dir, items, policy, options.onProgress);
-    return { items, bytesFreed: items.reduce((sum, i) => sum + i.bytes, 0), dryRun };
+    const audit = new AuditTrail(dir, policy);
+    const finished = dryRun ? [] : await finishInterrupted(dir, audit);
+    const jobs = await describeJobs(dir, policy.jobs ?? []);
+    const items = planPrune(jobs, policy, options.now ?? Date.now());
+    if (dryRun) return { items, bytesFreed: sum(items), dryRun, skipped: [], finished };
+    await options.onPlanned?.(items);
+    const byJob = new Map(jobs.map((j) => [j.job, j]));
+    const done: PruneItem[] = [];
+    const skipped: PruneResult['skipped'] = [];
+    for (const [n, item] of items.entries()) {
+      const why =
+        item.kind === 'job'
+          ? await removeJob(dir, item, byJob.get(item.job) as JobInfo, audit)
+          : await removeSegment(dir, item, audit);
+      if (why === undefined) done.push(item);
+      else skipped.push({ item, why });
+      options.onProgress?.(n + 1, items.length);
+    }
+    return { items: done, bytesFreed: sum(done), dryRun, skipped, finished };
   } finally {
     await lock?.release();
   }
 }
 
-function plan(jobs: JobInfo[], policy: PrunePolicy, now: number): PruneItem[] {
-  const protectedJobs = new Set(
-    [...jobs]
-      .sort((a, b) => b.lastTsUs - a.lastTsUs)
-      .slice(0, policy.keepJobs ?? 0)
-      .map((j) => j.job),
-  );
-  const candidates = jobs.filter((j) => !protectedJobs.has(j.job));
-  const wholeJobs = new Map<string, PruneItem>();
-  const segments = new Map<string, PruneItem>();
-  const mayGoWhole = (j: JobInfo) => policy.includeRunning === true || (j.finished && !j.live);
-  const removeJob = (j: JobInfo, reason: string) => {
-    if (wholeJobs.has(j.job)) return;
-    wholeJobs.set(j.job, {
-      job: j.job,
-      kind: 'job',
-      events: j.events,
-      bytes: j.bytes,
-      lastTs: j.lastTs,
-      reason,
-      lastHash: j.lastHash,
-    });
-  };
-  const removeSegment = (s: SegmentInfo, reason: string) => {
-    if (segments.has(s.file) || wholeJobs.has(s.job)) return;
-    segments.set(s.file, {
-      job: s.job,
-      kind: 'segment',
-      segment: path.basename(s.file),
-      stream: s.stream,
-      seq: s.seal.seq,
-      events: s.seal.count,
-      bytes: s.bytes,
-      lastTs: s.seal.ts[1],
-      reason,
-      lastHash: { [s.stream]: s.seal.lastHash },
-    });
-  };
-  // The next segment each stream may lose: only ever the oldest one left (the kept log is a suffix).
-  const nextOf = (j: JobInfo) => j.removable.map((stream) => stream.find((s) => !segments.has(s.file)));
-
-  if (policy.olderThanMs !== undefined) {
-    const cutoffUs = (now - policy.olderThanMs) * 1000;
-    const reason = `older-than ${formatDuration(policy.olderThanMs)}`;
-    for (const j of candidates) {
-      if (j.lastTsUs < cutoffUs && mayGoWhole(j)) removeJob(j, reason);
-      else
-        for (const stream of j.removable)
-          for (const s of stream) if (s.lastTsUs < cutoffUs) removeSegment(s, reason);
-    }
+/**
+ * A whole job: under its gate, checked to be as planned (no live writer, the same segments), then
+ * renamed aside in one step, and only then deleted or archived. Returns why it was left, if it was.
+ */
+async function removeJob(
+  dir: string,
+  item: PruneItem,
+  planned: JobInfo,
+  audit: AuditTrail,
+): Promise<string | undefined> {
+  const jobDir = path.join(dir, item.job);
+  const gate = await takeGate(jobDir);
+  if (gate === undefined) return 'the job is gone';
+  const aside = path.join(dir, `${PRUNING_PREFIX}${item.job}-${Date.now().toString(36)}`);
+  try {
+    if (await hasLiveWriter(jobDir)) return 'a writer holds it';
+    if ((await jobFingerprint(jobDir)) !== planned.fingerprint) return 'it changed since it was planned';
+    const intent: PruneIntent = { item, archive: audit.archive, policy: audit.policyText };
+    await writeFileAtomic(path.join(jobDir, PRUNE_INTENT_FILE), JSON.stringify(intent) + '\n');
+    await fs.rename(jobDir, aside);
+  } finally {
+    // Once renamed, the gate went with the directory (and goes with the rest): the path may already
+    // hold a new log's gate, which is not ours to remove.
+    if (!(await pathExists(aside))) await gate.release();
   }
-  if (policy.maxEvents !== undefined) {
-    for (const j of candidates) {
-      let events =
-        j.events - [...segments.values()].filter((s) => s.job === j.job).reduce((n, s) => n + s.events, 0);
-      while (events > policy.maxEvents && !wholeJobs.has(j.job)) {
-        const oldest = nextOf(j)
-          .filter((s): s is SegmentInfo => s !== undefined)
-          .sort((a, b) => a.lastTsUs - b.lastTsUs)[0];
-        if (oldest === undefined) break;
-        removeSegment(oldest, `max-events ${policy.maxEvents}`);
-        events -= oldest.seal.count;
-      }
-    }
-  }
-  if (policy.maxBytes !== undefined) {
-    const removed = () =>
-      [...wholeJobs.values()].reduce((n, i) => n + i.bytes, 0) +
-      [...segments.values()].filter((s) => !wholeJobs.has(s.job)).reduce((n, s) => n + s.bytes, 0);
-    const total = jobs.reduce((n, j) => n + j.bytes, 0);
-    while (total - removed() > policy.maxBytes) {
-      // The oldest of: a whole job that may go, or the next segment of any stream.
-      type Option = { lastTsUs: number; take: () => void };
-      const options: Option[] = [];
-      for (const j of candidates) {
-        if (wholeJobs.has(j.job)) continue;
-        if (mayGoWhole(j)) options.push({ lastTsUs: j.lastTsUs, take: () => removeJob(j, 'max-size') });
-        for (const s of nextOf(j))
-          if (s !== undefined)
-            options.push({ lastTsUs: s.lastTsUs, take: () => removeSegment(s, 'max-size') });
-      }
-      const oldest = options.sort((a, b) => a.lastTsUs - b.lastTsUs)[0];
-      if (oldest === undefined) break;
-      oldest.take();
-    }
-  }
-  const items = [...wholeJobs.values(), ...[...segments.values()].filter((s) => !wholeJobs.has(s.job))];
-  return items.sort((a, b) => a.lastTs.localeCompare(b.lastTs) || a.job.localeCompare(b.job));
+  await fsyncDir(dir);
+  crashPoint('prune:aside');
+  await finishAside(aside, audit);
+  return undefined;
 }
 
-async function describeJobs(dir: string, only: string[]): Promise<JobInfo[]> {
-  const jobs: JobInfo[] = [];
-  for (const job of only.length > 0 ? only : await listJobIds(dir)) {
-    const { jobDir } = await openJob(dir, job);
-    const segments = await readableSegments(jobDir);
-    const streams = [...new Set(segments.map((s) => s.stream))];
-    let bytes = 0;
-    for (const name of await fs.readdir(jobDir)) bytes += await sizeOnDisk(path.join(jobDir, name));
-    const info: JobInfo = {
-      job,
-      jobDir,
-      bytes,
-      events: 0,
-      lastTsUs: 0,
-      lastTs: '',
-      finished: false,
-      live: false,
-      removable: [],
-      lastHash: {},
-    };
-    for (const stream of streams) {
-      const own = segments.filter((s) => s.stream === stream);
-      info.live ||= await isLockHeld(path.join(jobDir, lockFileName(stream)));
-      const removable: SegmentInfo[] = [];
-      for (const [i, segment] of own.entries()) {
-        // A writer may compress a segment between the listing and now: then it is read as `.gz`.
-        const current = await currentSegmentFile(path.join(jobDir, segment.file));
-        if (current === undefined) continue;
-        const { file } = current;
-        const seal = await summarize(file, current.size);
-        info.events += seal.count;
-        if (seal.count > 0 && seal.ts[1] > info.lastTs) info.lastTs = seal.ts[1];
-        if (seal.count > 0) info.lastHash[stream] = seal.lastHash;
-        // The newest segment of a stream is where its writer appends: never removed on its own.
-        if (i < own.length - 1 && seal.count > 0) {
-          const segBytes = (await sizeOnDisk(file)) + (await sizeOnDisk(indexFileOf(file)));
-          removable.push({ job, stream, file, bytes: segBytes, seal, lastTsUs: parseMicros(seal.ts[1]) });
-        }
-      }
-      info.removable.push(removable);
+/** Deletes or archives a job moved aside, then records it: also what a killed prune left. */
+async function finishAside(aside: string, audit: AuditTrail): Promise<PruneItem> {
+  const intent = JSON.parse(await readRegularFile(path.join(aside, PRUNE_INTENT_FILE))) as PruneIntent;
+  if (intent.archive !== undefined) {
+    const manifest = await readManifest(aside);
+    if (manifest !== undefined) {
+      const target = await archiveDirFor(intent.archive, manifest);
+      await archiveManifest(target, manifest);
+      await moveTree(aside, target);
     }
-    info.lastTsUs = info.lastTs === '' ? 0 : parseMicros(info.lastTs);
-    info.finished = await hasEnded(dir, job);
-    jobs.push(info);
   }
-  return jobs;
-}
-
-/** Whether the job's last lifecycle event says it ended (the index lets this skip most blocks). */
-async function hasEnded(dir: string, job: string): Promise<boolean> {
-  let ended = false;
-  for await (const { record } of readEvents({ dir, jobs: [job], kinds: ['job_*'] })) {
-    ended = record.event_type === 'job_completed' || record.event_type === 'job_failed';
-  }
-  return ended;
-}
-
-/** What prune needs to know of a segment: from its seal, or for the active one, as a seal would say. */
-interface SegmentSummary {
-  count: number;
-  seq: [number, number];
-  ts: [string, string];
-  lastHash: string;
+  await audit.record(intent.item, intent.archive, intent.policy);
+  await fs.rm(aside, { recursive: true, force: true });
+  await fsyncDir(path.dirname(aside));
+  return intent.item;
 }
 
 /**
- * From the seal where the index has one; for the active segment from its index blocks plus its last
- * block and unindexed tail, which are read; else by reading the whole segment.
+ * Finishes what a killed prune began (issue 10: a rerun finishes it): jobs it had moved aside, and
+ * segments whose intent it had recorded.
  */
-async function summarize(file: string, size: number): Promise<SegmentSummary> {
-  const read = await readSegmentIndex(file, size);
-  const fromSeal = (seal: SealEntry): SegmentSummary => ({
-    count: seal.count,
-    seq: seal.seq,
-    ts: seal.ts,
-    lastHash: seal.last_hash,
-  });
-  if ('index' in read && read.index.seal !== undefined) return fromSeal(read.index.seal);
-  const blocks = 'index' in read && !isCompressed(file) ? read.index.blocks : [];
-  const first = blocks[0];
-  const lastBlock = blocks.at(-1);
-  if (first === undefined || lastBlock === undefined) {
-    return fromSeal((await scanSegmentIndex(file, { seal: true })).seal as SealEntry);
-  }
-  const manifest = await readManifest(path.dirname(file));
-  const tail = await lastRecordsFrom(file, lastBlock.off[0], chainOf(manifest ?? { job_id: '?' }));
-  return {
-    count: blocks.slice(0, -1).reduce((n, b) => n + b.lines[1], 0) + tail.count,
-    seq: [first.seq[0], tail.lastSeq ?? lastBlock.seq[1]],
-    ts: [first.ts[0], tail.lastTs ?? lastBlock.ts[1]],
-    lastHash: tail.lastHash ?? '',
-  };
-}
-
-async function lastRecordsFrom(file: string, from: number, chain: Chain) {
-  const stats: ReadStats = { corrupt: 0, tornTail: false };
-  let count = 0;
-  let last: { seq: number; ts: string; line: string } | undefined;
-  for await (const { record, line } of readRangeRecords({ file, from }, stats)) {
-    count++;
-    last = { seq: record.seq, ts: record.ts, line };
-  }
-  return {
-    count,
-    lastSeq: last?.seq,
-    lastTs: last?.ts,
-    lastHash: last === undefined ? undefined : chain.hash(last.line),
-  };
-}
-
-async function apply(
-  dir: string,
-  items: PruneItem[],
-  policy: PrunePolicy,
-  onProgress: ((done: number, total: number) => void) | undefined,
-): Promise<void> {
-  const auditFile = path.join(dir, 'global', `audit-${new Date().toISOString().slice(0, 10)}.jsonl`);
-  const policyText = describePolicy(policy);
-  for (const [n, item] of items.entries()) {
-    const jobDir = path.join(dir, item.job);
-    if (item.kind === 'job') {
-      if (policy.archive !== undefined) await moveInto(jobDir, path.join(policy.archive, item.job));
-      else await fs.rm(jobDir, { recursive: true, force: true });
-      await fsyncDir(dir);
-    } else {
-      const file = path.join(jobDir, item.segment as string);
-      const manifest = await readManifest(jobDir);
-      if (manifest !== undefined) {
-        if (policy.archive !== undefined) await archiveManifest(jobDir, path.join(policy.archive, item.job));
-        // LOG.json first: a crash before the files go leaves extra old data, never a gap verify would flag.
-        const stream = item.stream as string;
-        manifest.start[stream] = {
-          seq: (item.seq as [number, number])[1] + 1,
-          prev: item.lastHash[stream] as string,
-        };
-        await writeManifest(jobDir, manifest);
+async function finishInterrupted(dir: string, audit: AuditTrail): Promise<PruneItem[]> {
+  const finished: PruneItem[] = [];
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const entryPath = path.join(dir, entry.name);
+    if (entry.name.startsWith(PRUNING_PREFIX)) {
+      try {
+        finished.push(await finishAside(entryPath, audit));
+      } catch (err) {
+        // Killed before its intent was written: the rename had not happened yet, so it is not ours.
+        if (errnoCode(err) !== 'ENOENT') throw err;
       }
-      // A plain segment whose compression was interrupted may have its `.gz` twin: both go.
-      const twin = isCompressed(file) ? [] : [`${file}.gz`];
-      for (const f of [file, ...twin, indexFileOf(file)]) {
-        if (!(await pathExists(f))) continue;
-        if (policy.archive !== undefined)
-          await moveInto(f, path.join(policy.archive, item.job, path.basename(f)));
-        else await fs.rm(f, { force: true });
+      continue;
+    }
+    const intents = (await fs.readdir(entryPath)).filter(
+      (name) => name.startsWith(PRUNING_PREFIX) && name.endsWith('.json'),
+    );
+    if (intents.length === 0) continue;
+    const gate = await takeGate(entryPath);
+    if (gate === undefined) continue;
+    try {
+      for (const name of intents) {
+        const intentFile = path.join(entryPath, name);
+        const intent = JSON.parse(await readRegularFile(intentFile)) as PruneIntent;
+        await carryOutSegment(entryPath, intentFile, intent, audit);
+        finished.push(intent.item);
       }
-      await fsyncDir(jobDir);
+    } finally {
+      await gate.release();
     }
-    const record = {
-      ts: new Date().toISOString(),
-      action: policy.archive === undefined ? 'deleted' : 'archived',
-      ...(policy.archive === undefined ? {} : { archive: policy.archive }),
-      job: item.job,
-      what: item.kind === 'job' ? 'job' : `${item.segment} (seq ${item.seq?.join('-')})`,
-      reason: item.reason,
-      policy: policyText,
-      events: item.events,
-      bytes: item.bytes,
-      last_hash: item.lastHash,
-    };
-    await appendDurably(auditFile, JSON.stringify(record) + '\n');
-    onProgress?.(n + 1, items.length);
   }
+  return finished;
 }
 
-async function archiveManifest(jobDir: string, archiveJobDir: string): Promise<void> {
-  await mkdirDurable(archiveJobDir);
-  const target = path.join(archiveJobDir, MANIFEST_FILE);
-  // The archive keeps the log's identity and its original start, so it reads as an events directory.
-  if (!(await pathExists(target))) await fs.copyFile(path.join(jobDir, MANIFEST_FILE), target);
-}
-
-/** rename, or copy and remove across filesystems; never clobbers what the archive already has. */
-async function moveInto(from: string, to: string): Promise<void> {
-  await mkdirDurable(path.dirname(to));
-  if (await pathExists(to)) {
-    if ((await fs.stat(from)).isDirectory()) {
-      for (const name of await fs.readdir(from)) await moveInto(path.join(from, name), path.join(to, name));
-      await fs.rm(from, { recursive: true, force: true });
-      return;
+/**
+ * Moves every file of a job directory into its archived log, quarantined torn tails included; locks,
+ * temporary files and derived summaries stay behind (they are removed with the directory).
+ */
+async function moveTree(from: string, to: string): Promise<void> {
+  for (const entry of await fs.readdir(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    if (entry.isDirectory() && entry.name === QUARANTINE_DIR) {
+      await mkdirDurable(path.join(to, QUARANTINE_DIR));
+      await moveTree(source, path.join(to, QUARANTINE_DIR));
+    } else if (entry.isFile() && isArchived(entry.name)) {
+      await moveIntoArchive(source, path.join(to, entry.name));
     }
-    if (path.basename(to) === MANIFEST_FILE) return fs.rm(from);
   }
-  try {
-    await fs.rename(from, to);
-  } catch (err) {
-    if (errnoCode(err) !== 'EXDEV') throw err;
-    await fs.cp(from, to, { recursive: true, errorOnExist: true, force: false });
-    await fs.rm(from, { recursive: true, force: true });
-  }
-  await fsyncDir(path.dirname(to));
 }
 
-async function appendDurably(file: string, text: string): Promise<void> {
-  const handle = await fs.open(file, 'a');
+/** The files an archived log keeps: its data and indexes (LOG.json is placed first, on its own). */
+function isArchived(name: string): boolean {
+  return (
+    name !== MANIFEST_FILE &&
+    name !== PRUNE_INTENT_FILE &&
+    !name.startsWith(PRUNING_PREFIX) &&
+    name !== JOB_GATE_FILE &&
+    !name.endsWith('.lock') &&
+    !name.endsWith('.takeover') &&
+    tempFileOwner(name) === undefined &&
+    name !== 'index.json'
+  );
+}
+
+/**
+ * The oldest sealed segment of a stream, under the job's gate: its intent recorded beside it
+ * (`.pruning-<segment>.json`), so that a prune killed at any step is finished by the next one.
+ */
+async function removeSegment(dir: string, item: PruneItem, audit: AuditTrail): Promise<string | undefined> {
+  const jobDir = path.join(dir, item.job);
+  const gate = await takeGate(jobDir);
+  if (gate === undefined) return 'the job is gone';
   try {
-    await handle.write(text);
-    await handle.sync();
+    if ((await currentSegmentFile(path.join(jobDir, item.segment as string))) === undefined)
+      return 'the segment is gone';
+    const intent: PruneIntent = { item, archive: audit.archive, policy: audit.policyText };
+    const intentFile = path.join(jobDir, `${PRUNING_PREFIX}${item.segment as string}.json`);
+    await writeFileAtomic(intentFile, JSON.stringify(intent) + '\n');
+    await carryOutSegment(jobDir, intentFile, intent, audit);
+    return undefined;
   } finally {
-    await handle.close();
+    await gate.release();
   }
 }
 
-async function sizeOnDisk(file: string): Promise<number> {
+/**
+ * Removes (or archives) a segment as its intent says, holding the job's gate; every step may have been
+ * done already by a killed prune. LOG.json first (a crash before the files go leaves old data that is
+ * still there, never a gap), then its files, then the audit line, then the intent.
+ */
+async function carryOutSegment(
+  jobDir: string,
+  intentFile: string,
+  { item, archive, policy }: PruneIntent,
+  audit: AuditTrail,
+): Promise<void> {
+  const manifest = await readManifest(jobDir);
+  const stream = item.stream as string;
+  const lastSeq = (item.seq as [number, number])[1];
+  const archived =
+    archive === undefined || manifest === undefined ? undefined : await archiveDirFor(archive, manifest);
+  if (archived !== undefined) await archiveManifest(archived, manifest as Manifest);
+  if (manifest !== undefined && (manifest.start[stream]?.seq ?? 1) <= lastSeq) {
+    const kept: Manifest = { ...manifest, start: { ...manifest.start } };
+    kept.start[stream] = { seq: lastSeq + 1, prev: item.lastHash[stream] as string };
+    await writeManifest(jobDir, kept);
+    crashPoint('prune:started');
+  }
+  const plain = path.join(jobDir, (item.segment as string).replace(/\.gz$/, ''));
+  // A plain segment whose compression was interrupted may have its `.gz` twin: both go.
+  for (const file of [plain, `${plain}.gz`, indexFileOf(plain)]) {
+    try {
+      if (archived !== undefined) await moveIntoArchive(file, path.join(archived, path.basename(file)));
+      else await fs.rm(file);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+  await fsyncDir(jobDir);
+  await audit.record(item, archive, policy);
+  await fs.rm(intentFile, { force: true });
+}
+
+/** The job's gate, or undefined when the job directory is gone. */
+async function takeGate(jobDir: string): Promise<HeldLock | undefined> {
   try {
-    const stat = await fs.stat(file);
-    return stat.isFile() ? stat.size : 0;
+    return await acquireJobGate(jobDir);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return 0;
+    if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
 }
 
-function describePolicy(policy: PrunePolicy): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(policy).filter(([, v]) => v !== undefined));
+/** Whether a live process holds any stream of the job (every lock file, not only known streams). */
+async function hasLiveWriter(jobDir: string): Promise<boolean> {
+  for (const name of await fs.readdir(jobDir)) {
+    if (name === JOB_GATE_FILE || !name.endsWith('.lock')) continue;
+    if (await isLockHeld(path.join(jobDir, name))) return true;
+  }
+  return false;
 }
 
-function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['w', 604_800e3],
-    ['d', 86_400e3],
-    ['h', 3600e3],
-    ['m', 60e3],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
+/** `global/audit-<date>.jsonl`: one line per removal, appended and synced (format.md section 10). */
+class AuditTrail {
+  readonly archive: string | undefined;
+  readonly policyText: Record<string, unknown>;
+  constructor(
+    private readonly dir: string,
+    policy: PrunePolicy,
+  ) {
+    this.archive = policy.archive;
+    this.policyText = Object.fromEntries(Object.entries(policy).filter(([, v]) => v !== undefined));
   }
-  return `${ms / 1000}s`;
+
+  async record(item: PruneItem, archive: string | undefined, policy: Record<string, unknown>): Promise<void> {
+    const file = path.join(this.dir, GLOBAL_DIR, `audit-${new Date().toISOString().slice(0, 10)}.jsonl`);
+    const line = {
+      ts: new Date().toISOString(),
+      action: archive === undefined ? 'deleted' : 'archived',
+      ...(archive === undefined ? {} : { archive }),
+      job: item.job,
+      what: item.kind === 'job' ? 'job' : `${item.segment} (seq ${item.seq?.join('-')})`,
+      reason: item.reason,
+      policy,
+      events: item.events,
+      bytes: item.bytes,
+      last_hash: item.lastHash,
+    };
+    await mkdirDurable(path.dirname(file));
+    const handle = await openRegular(file, 'a');
+    try {
+      await handle.write(JSON.stringify(line) + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function sum(items: PruneItem[]): number {
+  return items.reduce((n, i) => n + i.bytes, 0);
 }

@@ -2,9 +2,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { compressSegment } from '../compress.js';
-import { LockedError, errnoCode } from '../errors.js';
-import { acquireLock, isOwnerAlive, type HeldLock } from '../lock.js';
-import { lockFileName, segmentFileName } from '../paths.js';
+import { errnoCode } from '../errors.js';
+import { isGone } from '../job-gate.js';
+import { isOwnerAlive } from '../lock.js';
+import { lockStreamOf } from '../job-gate.js';
+import { segmentFileName, tempFileOwner } from '../paths.js';
 import { currentSegmentFile, readableSegments, recoverStream } from '../recover.js';
 import { readSegmentIndex, sealSegment } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
@@ -29,91 +31,102 @@ export interface RotateReport {
 export async function rotateJobs(dir: string, jobs: string[] = []): Promise<RotateReport[]> {
   const reports: RotateReport[] = [];
   for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
-    const { jobDir, manifest } = await openJob(dir, job);
-    reports.push(...(await removeDeadTemps(job, jobDir)));
-    const streams = [...new Set((await readableSegments(jobDir)).map((s) => s.stream))];
-    for (const stream of streams) {
-      let lock: HeldLock | undefined;
-      try {
-        lock = await acquireLock(path.join(jobDir, lockFileName(stream)), `stream ${stream} of job ${job}`);
-      } catch (err) {
-        if (!(err instanceof LockedError)) throw err;
-      }
-      try {
-        if (lock !== undefined) {
-          // The writer is gone: end its stream's active segment as a close would have.
-          const tail = await recoverStream(jobDir, stream, manifest, (base) => segmentFileName(stream, base));
-          if (tail.quarantined !== undefined) {
-            const { file, bytes } = tail.quarantined;
-            reports.push({
-              job,
-              file: path.relative(jobDir, file),
-              action: 'quarantined',
-              bytesBefore: bytes,
-              bytesAfter: bytes,
-            });
-          }
-        }
-        const segments = await readableSegments(jobDir, stream);
-        for (const [i, segment] of segments.entries()) {
-          if (segment.compressed) continue;
-          const file = path.join(jobDir, segment.file);
-          const current = await currentSegmentFile(file);
-          if (current?.file !== file) continue; // its writer compressed it meanwhile
-          const before = current.size;
-          const newest = i === segments.length - 1;
-          if (newest && lock === undefined) {
-            reports.push({
-              job,
-              file: segment.file,
-              action: 'skipped-live',
-              bytesBefore: before,
-              bytesAfter: before,
-            });
-            continue;
-          }
-          if (before === 0) continue; // an empty active segment: nothing to seal
-          const read = await readSegmentIndex(file, before);
-          if (!('index' in read) || read.index.seal === undefined) {
-            await sealSegment(file);
-            reports.push({
-              job,
-              file: segment.file,
-              action: 'sealed',
-              bytesBefore: before,
-              bytesAfter: before,
-            });
-          }
-          let result: { compressedBytes: number };
-          try {
-            result = await compressSegment(file);
-          } catch (err) {
-            // Its writer compressed it meanwhile.
-            if (errnoCode(err) === 'ENOENT') continue;
-            throw err;
-          }
-          reports.push({
-            job,
-            file: `${segment.file}.gz`,
-            action: 'compressed',
-            bytesBefore: before,
-            bytesAfter: result.compressedBytes,
-          });
-        }
-      } finally {
-        await lock?.release();
-      }
+    try {
+      reports.push(...(await rotateJob(dir, job)));
+    } catch (err) {
+      // Removed by prune since it was listed: nothing of it is left to rotate.
+      if (!isGone(err) || jobs.length > 0) throw err;
     }
   }
   return reports;
 }
 
-/** Temp files (`<name>.tmp-<pid>-...`) left by a process that died mid-write. */
+async function rotateJob(dir: string, job: string): Promise<RotateReport[]> {
+  const reports: RotateReport[] = [];
+  const { jobDir, manifest } = await openJob(dir, job);
+  reports.push(...(await removeDeadTemps(job, jobDir)));
+  const streams = [...new Set((await readableSegments(jobDir)).map((s) => s.stream))];
+  for (const stream of streams) {
+    // Under the job's gate: prune cannot move the job away while this holds one of its streams.
+    const lock = await lockStreamOf(jobDir, stream, manifest.log_id, `stream ${stream} of job ${job}`);
+    try {
+      if (lock !== undefined) {
+        // The writer is gone: end its stream's active segment as a close would have.
+        const tail = await recoverStream(jobDir, stream, manifest, (base) => segmentFileName(stream, base));
+        if (tail.quarantined !== undefined) {
+          const { file, bytes } = tail.quarantined;
+          reports.push({
+            job,
+            file: path.relative(jobDir, file),
+            action: 'quarantined',
+            bytesBefore: bytes,
+            bytesAfter: bytes,
+          });
+        }
+      }
+      const segments = await readableSegments(jobDir, stream);
+      for (const [i, segment] of segments.entries()) {
+        if (segment.compressed) continue;
+        const file = path.join(jobDir, segment.file);
+        const current = await currentSegmentFile(file);
+        if (current?.file !== file) continue; // its writer compressed it meanwhile
+        const before = current.size;
+        const newest = i === segments.length - 1;
+        if (newest && lock === undefined) {
+          reports.push({
+            job,
+            file: segment.file,
+            action: 'skipped-live',
+            bytesBefore: before,
+            bytesAfter: before,
+          });
+          continue;
+        }
+        if (before === 0) continue; // an empty active segment: nothing to seal
+        const read = await readSegmentIndex(file, before);
+        if (!('index' in read) || read.index.seal === undefined) {
+          await sealSegment(file);
+          reports.push({
+            job,
+            file: segment.file,
+            action: 'sealed',
+            bytesBefore: before,
+            bytesAfter: before,
+          });
+        }
+        let result: { compressedBytes: number } | undefined;
+        try {
+          result = await compressSegment(file);
+        } catch (err) {
+          // Its writer compressed it meanwhile.
+          if (errnoCode(err) === 'ENOENT') continue;
+          throw err;
+        }
+        if (result === undefined) continue; // compressed or pruned by another process meanwhile
+        reports.push({
+          job,
+          file: `${segment.file}.gz`,
+          action: 'compressed',
+          bytesBefore: before,
+          bytesAfter: result.compressedBytes,
+        });
+      }
+    } finally {
+      await lock?.release();
+    }
+  }
+  return reports;
+}
+
+/**
+ * Temp files left by a process that died mid-write. They are recognised by a prefix no name of the
+ * log's own can have (format.md section 1), never by a part a stream id may contain.
+ */
 async function removeDeadTemps(job: string, jobDir: string): Promise<RotateReport[]> {
   const reports: RotateReport[] = [];
   for (const name of await fs.readdir(jobDir)) {
-    const match = /\.tmp-(\d+)-/.exec(name);
-    if (match === null || isOwnerAlive({ pid: Number(match[1]), host: os.hostname(), started: '' })) continue;
+    const pid = tempFileOwner(name);
+    if (pid === undefined || isOwnerAlive({ pid, host: os.hostname(), started: '' })) continue;
     const file = path.join(jobDir, name);
     try {
       const bytes = (await fs.stat(file)).size;

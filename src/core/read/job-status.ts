@@ -4,7 +4,7 @@ import { isLockHeld } from '../lock.js';
 import { parseMicros } from '../clock.js';
 import { listSegments } from '../recover.js';
 import { z } from 'zod';
-import { writeFileAtomic } from '../fsutil.js';
+import { readRegularFile, writeFileAtomic } from '../fsutil.js';
 import { readEvents } from './reader.js';
 
 export type JobRunState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
@@ -90,7 +90,7 @@ async function fingerprintOf(jobDir: string): Promise<string> {
 async function readSummary(jobDir: string, fingerprint: string): Promise<Summary | undefined> {
   try {
     const parsed = summarySchema.safeParse(
-      JSON.parse(await fs.readFile(path.join(jobDir, JOB_SUMMARY_FILE), 'utf8')),
+      JSON.parse(await readRegularFile(path.join(jobDir, JOB_SUMMARY_FILE))),
     );
     return parsed.success && parsed.data.fingerprint === fingerprint ? parsed.data.summary : undefined;
   } catch {

@@ -1,17 +1,20 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DataError, NotFoundError } from '../errors.js';
-import { assertValidId, isValidId } from '../ids.js';
+import { assertJobDirName, isJobDirName } from '../ids.js';
 import { readManifest, type Manifest } from '../manifest.js';
-import { MANIFEST_FILE } from '../paths.js';
+import { MANIFEST_FILE, parseJobDirName } from '../paths.js';
 
-/** The jobs of an events directory: subdirectories with a LOG.json, sorted by id. */
+/**
+ * The jobs of an events directory: subdirectories with a LOG.json, sorted by name. In an archive a
+ * reused job id's later logs are `<job id>@<log id>` (format.md section 10): listed as jobs of their own.
+ */
 export async function listJobIds(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   const jobs: string[] = [];
   for (const entry of entries) {
     // A symlinked job directory could point anywhere: only real directories are jobs.
-    if (!entry.isDirectory() || !isValidId(entry.name)) continue;
+    if (!entry.isDirectory() || !isJobDirName(entry.name)) continue;
     try {
       await fs.access(path.join(dir, entry.name, MANIFEST_FILE));
       jobs.push(entry.name);
@@ -24,7 +27,7 @@ export async function listJobIds(dir: string): Promise<string[]> {
 
 /** A job's manifest, or NotFoundError naming the job and where it looked. */
 export async function openJob(dir: string, jobId: string): Promise<{ jobDir: string; manifest: Manifest }> {
-  assertValidId('job id', jobId);
+  assertJobDirName(jobId);
   const jobDir = path.join(dir, jobId);
   // A symbolic link could lead anywhere: a job is a real directory inside the events directory.
   const stat = await fs.lstat(jobDir).catch(() => undefined);
@@ -34,6 +37,13 @@ export async function openJob(dir: string, jobId: string): Promise<{ jobDir: str
   const manifest = await readManifest(jobDir);
   if (manifest === undefined) {
     throw new NotFoundError(`no job ${jobId} in ${dir}`, { hint: "'events jobs' lists the jobs there" });
+  }
+  // An archived log of a reused job id is named after its log: it must be that log.
+  const named = parseJobDirName(jobId);
+  if (named.logId !== undefined && (manifest.job_id !== named.jobId || manifest.log_id !== named.logId)) {
+    throw new DataError(
+      `${jobDir}/${MANIFEST_FILE} is the log ${manifest.log_id} of job ${manifest.job_id}, not of ${jobId}`,
+    );
   }
   return { jobDir, manifest };
 }
