@@ -3,14 +3,18 @@ import path from 'node:path';
 import { chainOf, type Chain } from './chain.js';
 import { parseMicros } from './clock.js';
 import { DataError, errnoCode } from './errors.js';
-import { fsyncDir, mkdirDurable } from './fsutil.js';
+import { fsyncDir, mkdirDurable, openRegular } from './fsutil.js';
+import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import type { Manifest } from './manifest.js';
 import { parseSegmentFileName, QUARANTINE_DIR, type SegmentName } from './paths.js';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
 import { readSegmentIndex, scanSegmentIndex, type SealEntry } from './segment-index.js';
 
-/** How much of the end of the active segment is read on open: enough for several maximal lines. */
+/**
+ * How much of the end of the stream is read on open: enough for several maximal lines, and the window
+ * of ids remembered for idempotent retries (docs/library.md), counted in plain bytes across segments.
+ */
 const TAIL_WINDOW = 4 * 1024 * 1024;
 
 /** Where a stream stands when its writer opens it. */
@@ -21,7 +25,10 @@ export interface StreamTail {
   lastSeq: number;
   prev: string;
   lastTsUs: number;
-  /** The last records of the stream, for idempotent retries across a restart. */
+  /**
+   * The records of the last TAIL_WINDOW bytes of the stream (oldest first), whatever segments they are
+   * in, plain or compressed: for idempotent retries across a restart.
+   */
   recent: EventRecord[];
   quarantined: { file: string; bytes: number } | undefined;
 }
@@ -97,12 +104,12 @@ export async function recoverStream(
       lastSeq: seal.seq[1],
       prev: seal.last_hash,
       lastTsUs: parseMicros(seal.ts[1]),
-      recent: [],
+      recent: await recentBefore(jobDir, segments, segments.length, TAIL_WINDOW, start.seq),
       quarantined: undefined,
     };
   }
   const file = path.join(jobDir, active.file);
-  const handle = await fs.open(file, 'r+');
+  const handle = await openRegular(file, 'r+');
   try {
     const size = (await handle.stat()).size;
     let windowStart = Math.max(0, size - TAIL_WINDOW);
@@ -117,6 +124,10 @@ export async function recoverStream(
       await handle.truncate(scan.goodEnd);
       await handle.sync();
     }
+    // What of the window is still to be read in the segments before the active one.
+    let need = windowStart > 0 ? 0 : Math.max(0, TAIL_WINDOW - scan.goodEnd);
+    // segments[0 .. older) hold the rest of the window, newest last.
+    let older = segments.length - 1;
     // A segment just started by a rotation is empty: the chain continues from the one before it.
     const previous = segments.at(-2);
     if (scan.records.length === 0 && previous !== undefined && previous.compressed) {
@@ -128,12 +139,15 @@ export async function recoverStream(
         lastSeq: seal.seq[1],
         prev: seal.last_hash,
         lastTsUs: tsUs,
-        recent: [],
+        recent: await recentBefore(jobDir, segments, older, need, start.seq),
         quarantined,
       };
     }
     if (scan.records.length === 0 && previous !== undefined) {
-      scan = { ...(await scanWholeTail(path.join(jobDir, previous.file), chain)), goodEnd: scan.goodEnd };
+      const whole = await scanWholeTail(path.join(jobDir, previous.file), chain);
+      scan = { records: whole.records, goodEnd: scan.goodEnd };
+      need = Math.max(0, need - whole.size);
+      older--;
     }
     const last = scan.records.at(-1);
     if (last === undefined) {
@@ -142,17 +156,150 @@ export async function recoverStream(
     // A sealed segment is never appended to again: the stream goes on in a new one.
     const index = await readSegmentIndex(file, scan.goodEnd);
     const sealed = 'index' in index && index.index.seal !== undefined;
+    const before = await recentBefore(jobDir, segments, older, need, start.seq);
     return {
       segmentFile: sealed ? segmentNameFor(last.record.seq + 1) : active.file,
       size: sealed ? 0 : scan.goodEnd,
       lastSeq: last.record.seq,
       prev: last.hash,
       lastTsUs: parseMicros(last.record.ts),
-      recent: scan.records.map((r) => r.record),
+      recent: before.concat(scan.records.map((r) => r.record)),
       quarantined,
     };
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * The records of the last `need` bytes of the segments before `segments[end]`, newest segment first
+ * until the window is full, in log order. A compressed segment is read only in its last members (from
+ * its index; whole when the index cannot be used). Records before the stream's `start` (segments that
+ * a prune is removing) are left out, and the walk stops at the first kept segment or at a segment that
+ * is gone (pruned since it was listed): nothing older than either is part of the stream any more.
+ */
+async function recentBefore(
+  jobDir: string,
+  segments: SegmentName[],
+  end: number,
+  need: number,
+  startSeq: number,
+): Promise<EventRecord[]> {
+  const parts: EventRecord[][] = [];
+  for (let i = end - 1; i >= 0 && need > 0; i--) {
+    const segment = segments[i] as SegmentName;
+    const window = await segmentWindow(path.join(jobDir, segment.file), need);
+    if (window === undefined) break;
+    parts.push(window.records.filter((r) => r.seq >= startSeq));
+    need -= window.size;
+    if (segment.baseSeq <= startSeq) break;
+  }
+  return parts.reverse().flat();
+}
+
+/**
+ * The records whose lines start in the last `need` plain bytes of a sealed segment, and its plain
+ * size; undefined when the segment is gone. A plain file compressed since it was listed is read in its
+ * `.gz`.
+ */
+async function segmentWindow(
+  listed: string,
+  need: number,
+): Promise<{ records: EventRecord[]; size: number } | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await currentSegmentFile(listed);
+    if (current === undefined) return undefined;
+    try {
+      return await windowOf(current.file, current.size, need);
+    } catch (err) {
+      // Compressed (its plain file removed) or pruned since it was looked at: look once more.
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      if (attempt === 2) return undefined;
+    }
+  }
+}
+
+/** segmentWindow of a segment file (plain or compressed) of `size` bytes. */
+async function windowOf(
+  file: string,
+  size: number,
+  need: number,
+): Promise<{ records: EventRecord[]; size: number }> {
+  if (!isCompressed(file)) {
+    const handle = await openRegular(file, 'r');
+    try {
+      const scan = await scanTail(handle, Math.max(0, size - need), size, undefined);
+      return { records: scan.records.map((r) => r.record), size };
+    } finally {
+      await handle.close();
+    }
+  }
+  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  const read = await readSegmentIndex(file, size);
+  if ('index' in read && read.index.seal !== undefined) {
+    // The members of the blocks that hold the last `need` bytes: a block entry gives both its plain
+    // range (`off`) and its gzip member (`gz`), and a compressed segment's index gives every member.
+    const plainSize = read.index.seal.bytes;
+    const from = Math.max(0, plainSize - need);
+    const blocks = read.index.blocks;
+    const first = blocks.find((b) => b.off[1] > from);
+    const lastBlock = blocks.at(-1);
+    if (first?.gz === undefined || lastBlock?.gz === undefined) return { records: [], size: plainSize };
+    const window = new RecordWindow(from);
+    let offset = first.off[0];
+    for await (const chunk of rangeChunks({ file, from: first.gz[0], to: lastBlock.gz[1] }, stats)) {
+      offset = window.add(chunk, offset);
+    }
+    return { records: window.records(), size: plainSize };
+  }
+  // No usable index: decompress the whole segment, keeping only the lines that can still be in the
+  // window (its end, and so the window's start, is known only at the end).
+  const window = new RecordWindow(0);
+  let offset = 0;
+  for await (const chunk of rangeChunks({ file, from: 0 }, stats)) {
+    window.from = Math.max(0, offset + chunk.length - need);
+    offset = window.add(chunk, offset);
+  }
+  return { records: window.records(), size: offset };
+}
+
+/** The records of chunks of whole lines (in order) whose lines start at or after `from`, a plain offset. */
+class RecordWindow {
+  private kept: { start: number; record: EventRecord }[] = [];
+  private head = 0;
+
+  constructor(public from: number) {}
+
+  /** Adds a chunk of whole lines that starts at plain offset `offset`; returns the offset after it. */
+  add(chunk: Buffer, offset: number): number {
+    const end = offset + chunk.length;
+    if (end > this.from) {
+      for (
+        let lineStart = 0, nl = chunk.indexOf(0x0a);
+        nl !== -1;
+        lineStart = nl + 1, nl = chunk.indexOf(0x0a, lineStart)
+      ) {
+        if (offset + lineStart < this.from) continue;
+        const record = parseRecord(chunk.toString('utf8', lineStart, nl));
+        if (record !== undefined) this.kept.push({ start: offset + lineStart, record });
+      }
+    }
+    // `from` moves on while a segment is read whole: what fell out of the window is let go.
+    while (this.head < this.kept.length && (this.kept[this.head] as { start: number }).start < this.from) {
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.head);
+      this.head = 0;
+    }
+    return end;
+  }
+
+  records(): EventRecord[] {
+    return this.kept
+      .slice(this.head)
+      .filter((r) => r.start >= this.from)
+      .map((r) => r.record);
   }
 }
 
@@ -175,18 +322,27 @@ async function sealOf(file: string, chain: Chain): Promise<SealEntry> {
   return scan.seal;
 }
 
-/** The records in the tail window of a sealed segment. */
-async function scanWholeTail(file: string, chain: Chain): Promise<TailScan> {
-  const handle = await fs.open(file, 'r');
+/** The records in the tail window of a sealed segment, and its size. */
+async function scanWholeTail(file: string, chain: Chain): Promise<TailScan & { size: number }> {
+  const handle = await openRegular(file, 'r');
   try {
     const size = (await handle.stat()).size;
-    return await scanTail(handle, Math.max(0, size - TAIL_WINDOW), size, chain);
+    return { ...(await scanTail(handle, Math.max(0, size - TAIL_WINDOW), size, chain)), size };
   } finally {
     await handle.close();
   }
 }
 
-async function scanTail(handle: fs.FileHandle, from: number, to: number, chain: Chain): Promise<TailScan> {
+/**
+ * The records of the whole lines in [from, to) (`from` may be mid-line: that line is skipped), with
+ * the hash of each line when a chain is given (else ''), and where the last good one ends.
+ */
+async function scanTail(
+  handle: fs.FileHandle,
+  from: number,
+  to: number,
+  chain: Chain | undefined,
+): Promise<TailScan> {
   const buffer = Buffer.alloc(to - from);
   await handle.read(buffer, 0, buffer.length, from);
   const records: TailScan['records'] = [];
@@ -200,7 +356,7 @@ async function scanTail(handle: fs.FileHandle, from: number, to: number, chain: 
     const bytes = buffer.subarray(lineStart, newline);
     const record = parseRecord(bytes.toString('utf8'));
     if (record !== undefined) {
-      records.push({ record, hash: chain.hash(bytes) });
+      records.push({ record, hash: chain === undefined ? '' : chain.hash(bytes) });
       goodEnd = from + newline + 1;
     }
     lineStart = newline + 1;
@@ -221,7 +377,7 @@ async function quarantine(
   await handle.read(bytes, 0, bytes.length, from);
   const file = path.join(dir, `${segmentFile}.${from}.${Date.now()}.torn`);
   await fs.writeFile(file, bytes);
-  const copy = await fs.open(file, 'r');
+  const copy = await openRegular(file, 'r');
   await copy.sync();
   await copy.close();
   await fsyncDir(dir);
@@ -230,7 +386,7 @@ async function quarantine(
 
 /** The time of a segment's first record (read from its first line), or undefined when it has none. */
 export async function segmentStartUs(file: string): Promise<number | undefined> {
-  const handle = await fs.open(file, 'r');
+  const handle = await openRegular(file, 'r');
   try {
     const buffer = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
