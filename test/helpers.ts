@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -170,4 +170,51 @@ export class LiveCli {
     this.waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/**
+ * A tmpfs of `size` mounted for the test: a real full disk. Mounting needs root (as the tests run here
+ * and in CI); where it cannot be done the test fails saying so, it never passes by skipping.
+ */
+export function tinyFilesystem(size: string): { dir: string; unmount: () => void } {
+  const dir = tempDir('mmm-events-disk-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(
+      `this test needs a full disk, made by mounting a ${size} tmpfs, which failed: ` +
+        `${String((err as { stderr?: Buffer }).stderr ?? err).trim()} (run the tests as root, as CI does)`,
+    );
+  }
+  return { dir, unmount: () => execFileSync('umount', [dir]) };
+}
+
+/** Runs `fn` on a tmpfs of `size` (see tinyFilesystem), unmounted afterwards whatever happens. */
+export async function withTinyFilesystem(size: string, fn: (dir: string) => Promise<void>): Promise<void> {
+  const fsys = tinyFilesystem(size);
+  try {
+    await fn(fsys.dir);
+  } finally {
+    fsys.unmount();
+  }
+}
+
+/** Fills a filesystem to the last byte with one file, so the next write fails with ENOSPC. */
+export function fillUp(dir: string): string {
+  const filler = path.join(dir, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  try {
+    for (const size of [65536, 4096, 512, 64, 1]) {
+      for (;;) {
+        try {
+          fs.writeSync(fd, Buffer.alloc(size));
+        } catch {
+          break;
+        }
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return filler;
 }

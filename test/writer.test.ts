@@ -12,7 +12,16 @@ import {
   withCorrelation,
   type Durability,
 } from '../src/index.js';
-import { checkChain, logIdOf, progressEvent, rawLines, segmentFiles, tempDir } from './helpers.js';
+import {
+  checkChain,
+  fillUp,
+  logIdOf,
+  progressEvent,
+  rawLines,
+  segmentFiles,
+  tempDir,
+  withTinyFilesystem,
+} from './helpers.js';
 
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -291,49 +300,50 @@ describe('writer: recovery and failures', () => {
   });
 
   it('reports a full disk (ENOSPC) as a typed WriteError and keeps the host running', async () => {
-    const dir = tempDir();
-    const jobDir = path.join(dir, 'job-full');
-    fs.mkdirSync(jobDir, { recursive: true });
-    // /dev/full accepts opens and fails every write with ENOSPC.
-    fs.symlinkSync('/dev/full', path.join(jobDir, 'events-main-00000000000000000001.jsonl'));
-    const log = await EventLog.open({ dir, jobId: 'job-full' });
-    const results = await Promise.allSettled([log.append(progressEvent(1)), log.append(progressEvent(2))]);
-    for (const result of results) {
-      assert.equal(result.status, 'rejected');
-      const reason = (result as PromiseRejectedResult).reason as { name: string; code: string; kind: string };
-      assert.equal(reason.name, 'WriteError');
-      assert.equal(reason.code, 'ENOSPC');
-      assert.equal(reason.kind, 'io');
-    }
-    await log.close().catch(() => undefined);
+    await withTinyFilesystem('256k', async (dir) => {
+      const log = await EventLog.open({ dir, jobId: 'job-full' });
+      fillUp(dir);
+      const results = await Promise.allSettled([log.append(progressEvent(1)), log.append(progressEvent(2))]);
+      for (const result of results) {
+        assert.equal(result.status, 'rejected');
+        const reason = (result as PromiseRejectedResult).reason as {
+          name: string;
+          code: string;
+          kind: string;
+        };
+        assert.equal(reason.name, 'WriteError');
+        assert.equal(reason.code, 'ENOSPC');
+        assert.equal(reason.kind, 'io');
+      }
+      await log.close().catch(() => undefined);
+    });
   });
 
   it('buffered mode reports a failing disk through onError and rejects once its buffer is full', async () => {
-    const dir = tempDir();
-    const jobDir = path.join(dir, 'job-full-b');
-    fs.mkdirSync(jobDir, { recursive: true });
-    fs.symlinkSync('/dev/full', path.join(jobDir, 'events-main-00000000000000000001.jsonl'));
-    const errors: string[] = [];
-    const log = await EventLog.open({
-      dir,
-      jobId: 'job-full-b',
-      durability: 'buffered',
-      batchBytes: 1024,
-      maxBufferBytes: 8192,
-      onError: (err) => errors.push(`${err.name} ${(err as { code?: string }).code}`),
+    await withTinyFilesystem('256k', async (dir) => {
+      const errors: string[] = [];
+      const log = await EventLog.open({
+        dir,
+        jobId: 'job-full-b',
+        durability: 'buffered',
+        batchBytes: 1024,
+        maxBufferBytes: 8192,
+        onError: (err) => errors.push(`${err.name} ${(err as { code?: string }).code}`),
+      });
+      fillUp(dir);
+      let accepted = 0;
+      let refused: unknown;
+      for (let i = 0; i < 200 && refused === undefined; i++) {
+        await log.append(progressEvent(i)).then(
+          () => accepted++,
+          (err: unknown) => (refused = err),
+        );
+      }
+      assert.ok(accepted > 0);
+      assert.deepEqual(errors, ['WriteError ENOSPC']);
+      assert.match(String(refused), /events .* are waiting to be written after ENOSPC/);
+      await assert.rejects(log.close(), /buffered events could not be written/);
     });
-    let accepted = 0;
-    let refused: unknown;
-    for (let i = 0; i < 200 && refused === undefined; i++) {
-      await log.append(progressEvent(i)).then(
-        () => accepted++,
-        (err: unknown) => (refused = err),
-      );
-    }
-    assert.ok(accepted > 0);
-    assert.deepEqual(errors, ['WriteError ENOSPC']);
-    assert.match(String(refused), /events .* are waiting to be written after ENOSPC/);
-    await assert.rejects(log.close(), /buffered events could not be written/);
   });
 
   it('rejects appends whose segment was deleted while the log was open', async () => {

@@ -200,7 +200,7 @@ export class EventLog {
     return ioErrors(`cannot open the log of job ${jobId} in ${jobDir}`, async () => {
       const key = options.hmacKey === undefined ? chainKeyFromEnv() : Buffer.from(options.hmacKey);
       // Under the job's gate, so that prune cannot remove the job between this check and the claim.
-      const { manifest, stream, lock } = await underJobGate(jobDir, async () => {
+      const { manifest, chain, stream, lock } = await underJobGate(jobDir, async () => {
         const manifest = await ensureManifest(
           jobDir,
           jobId,
@@ -211,9 +211,10 @@ export class EventLog {
             `the log of job ${jobId} was created without a key: its chain cannot become keyed`,
           );
         }
-        return { manifest, ...(await claimStream(jobDir, jobId, options.stream)) };
+        // Refuses a keyed log without its key (and the reverse) before any stream is claimed.
+        const chain = chainOf(manifest, key);
+        return { manifest, chain, ...(await claimStream(jobDir, jobId, options.stream)) };
       });
-      const chain = chainOf(manifest, key);
       try {
         const tail = await recoverStream(
           jobDir,
