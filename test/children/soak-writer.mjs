@@ -3,6 +3,7 @@
 // "ack <id>" for every acknowledged append, until the stop file exists.
 // usage: node soak-writer.mjs <dir> <stopFile> <seed>
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventLog } from '../../dist/index.js';
 
 const [dir, stopFile, seedArg] = process.argv.slice(2);
@@ -40,5 +41,5 @@ while (!fs.existsSync(stopFile)) {
   } finally {
     await log?.close().catch((err) => process.stderr.write(`ERROR close ${jobId}: ${err?.stack ?? err}\n`));
   }
-  await new Promise((resolve) => setTimeout(resolve, random() * 30));
+  await sleep(random() * 30);
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DataError, errnoCode, InvalidArgumentError } from '../errors.js';
 import { crashPoint } from '../fault.js';
+import { removeDeadTemps } from '../dead-temps.js';
 import { fsyncDir, mkdirDurable, openRegular, writeFileAtomic } from '../fsutil.js';
 import { readManifest, type Manifest } from '../manifest.js';
 import { archivedLogDirName, MANIFEST_FILE, tempPathFor } from '../paths.js';
@@ -29,6 +30,8 @@ export async function archiveDirFor(archive: string, manifest: Manifest): Promis
  */
 export async function archiveManifest(target: string, manifest: Manifest): Promise<void> {
   await mkdirDurable(target);
+  // Copies a killed prune left half-made are of no use: the move they were part of starts again.
+  await removeDeadTemps(target);
   const there = await readManifest(target);
   if (there === undefined) {
     await writeFileAtomic(path.join(target, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');

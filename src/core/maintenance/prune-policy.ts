@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DataError, InvalidArgumentError, errnoCode } from '../errors.js';

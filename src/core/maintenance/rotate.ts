@@ -1,12 +1,9 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { compressSegment } from '../compress.js';
 import { errnoCode } from '../errors.js';
-import { isGone } from '../job-gate.js';
-import { isOwnerAlive } from '../lock.js';
-import { lockStreamOf } from '../job-gate.js';
-import { segmentFileName, tempFileOwner } from '../paths.js';
+import { removeDeadTemps } from '../dead-temps.js';
+import { isGone, lockStreamOf } from '../job-gate.js';
+import { segmentFileName } from '../paths.js';
 import { currentSegmentFile, readableSegments, recoverStream } from '../recover.js';
 import { readSegmentIndex, sealSegment } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
@@ -44,7 +41,8 @@ export async function rotateJobs(dir: string, jobs: string[] = []): Promise<Rota
 async function rotateJob(dir: string, job: string): Promise<RotateReport[]> {
   const reports: RotateReport[] = [];
   const { jobDir, manifest } = await openJob(dir, job);
-  reports.push(...(await removeDeadTemps(job, jobDir)));
+  for (const { name, bytes } of await removeDeadTemps(jobDir))
+    reports.push({ job, file: name, action: 'removed-temp', bytesBefore: bytes, bytesAfter: 0 });
   const streams = [...new Set((await readableSegments(jobDir)).map((s) => s.stream))];
   for (const stream of streams) {
     // Under the job's gate: prune cannot move the job away while this holds one of its streams.
@@ -113,27 +111,6 @@ async function rotateJob(dir: string, job: string): Promise<RotateReport[]> {
       }
     } finally {
       await lock?.release();
-    }
-  }
-  return reports;
-}
-
-/**
- * Temp files left by a process that died mid-write. They are recognised by a prefix no name of the
- * log's own can have (format.md section 1), never by a part a stream id may contain.
- */
-async function removeDeadTemps(job: string, jobDir: string): Promise<RotateReport[]> {
-  const reports: RotateReport[] = [];
-  for (const name of await fs.readdir(jobDir)) {
-    const pid = tempFileOwner(name);
-    if (pid === undefined || isOwnerAlive({ pid, host: os.hostname(), started: '' })) continue;
-    const file = path.join(jobDir, name);
-    try {
-      const bytes = (await fs.stat(file)).size;
-      await fs.rm(file);
-      reports.push({ job, file: name, action: 'removed-temp', bytesBefore: bytes, bytesAfter: 0 });
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
     }
   }
   return reports;
