@@ -55,7 +55,26 @@ function otherFilesystem(): string {
   return fs.mkdtempSync(path.join(shm, 'mmm-archive-'));
 }
 
-describe('rotate and temporary names', () => {
+describe('rotation, compression and temporary names', () => {
+  it('a job that ends just as its segment rotates closes without an error (nothing empty is compressed)', async () => {
+    const dir = tempDir();
+    const errors: string[] = [];
+    const log = await EventLog.open({
+      dir,
+      jobId: 'j',
+      rotateBytes: 1,
+      onError: (e) => errors.push(e.message),
+    });
+    for (let i = 0; i < 5; i++) await log.append(progressEvent(i));
+    await log.append(completed); // every batch fills a segment: it rotates after this one too
+    await log.close();
+    assert.deepEqual(errors, []);
+    const files = fs.readdirSync(path.join(dir, 'j'));
+    assert.ok(!files.some((f) => f.startsWith('.tmp-')), files.join(' '));
+    const verify = await runCli(['verify', '--dir', dir]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  });
+
   it('a stream whose id contains ".tmp-<digits>-" is a stream, not a dead temp file', async () => {
     const dir = tempDir();
     const streams = ['etl.tmp-2024-nightly', 'x.tmp-1-2-abc', 'y.tmp-99999999-0'];

@@ -49,6 +49,8 @@ export async function compressSegment(
   }
   const { index } = read;
   const seal = read.index.seal;
+  // An empty segment (a rotation had just begun it) has no member to write: nothing to compress.
+  if (seal.bytes === 0) return undefined;
   const target = compressedNameOf(plainFile);
   // Not a segment name (readers ignore it), but a `.gz` name (it is read as gzip to verify it).
   const tmp = tempPathFor(target);

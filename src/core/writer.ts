@@ -340,7 +340,8 @@ export class EventLog {
     this.index.close();
     this.segment.close();
     // A job that ended has its last segment sealed: a later writer (a resumed job) starts a new one.
-    if (failure === undefined && lost === 0 && isTerminal(this.lastEventType))
+    // One a rotation has just begun is empty: there is nothing to seal, the one before it is sealed.
+    if (failure === undefined && lost === 0 && isTerminal(this.lastEventType) && this.segment.size > 0)
       void this.seal(this.segment.file);
     await Promise.all(this.sealing);
     await this.lock.release();
