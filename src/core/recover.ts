@@ -5,7 +5,7 @@ import { parseMicros } from './clock.js';
 import { DataError, errnoCode } from './errors.js';
 import { fsyncDir, mkdirDurable, openRegular } from './fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
-import type { Manifest } from './manifest.js';
+import { readManifest, type Manifest } from './manifest.js';
 import { parseSegmentFileName, QUARANTINE_DIR, type SegmentName } from './paths.js';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
@@ -88,6 +88,25 @@ export async function recoverStream(
   manifest: Manifest,
   segmentNameFor: (baseSeq: number) => string,
   chain: Chain = chainOf(manifest),
+): Promise<StreamTail> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recoverOnce(jobDir, stream, manifest, segmentNameFor, chain);
+    } catch (err) {
+      // A segment before the active one was compressed or pruned while it was read (the writer holds
+      // only its active segment): look again, with where LOG.json now says the stream starts.
+      if (errnoCode(err) !== 'ENOENT' || attempt === 5) throw err;
+      manifest = (await readManifest(jobDir)) ?? manifest;
+    }
+  }
+}
+
+async function recoverOnce(
+  jobDir: string,
+  stream: string,
+  manifest: Manifest,
+  segmentNameFor: (baseSeq: number) => string,
+  chain: Chain,
 ): Promise<StreamTail> {
   const start = manifest.start[stream] ?? { seq: 1, prev: chain.genesis(manifest.log_id, stream) };
   const segments = await readableSegments(jobDir, stream);

@@ -22,7 +22,8 @@ import { acquireJobGate } from './job-gate.js';
 import { ensureManifest } from './manifest.js';
 import { DEFAULT_EVENTS_DIR, lockFileName, segmentFileName } from './paths.js';
 import { serializeRecord } from './record.js';
-import { readableSegments, recoverStream, segmentStartUs } from './recover.js';
+import { currentSegmentFile, readableSegments, recoverStream, segmentStartUs } from './recover.js';
+import { isCompressed } from './line-reader.js';
 import type { EventRecord } from './schema/envelope.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from './schema/input.js';
 import { SegmentFile } from './segment-file.js';
@@ -625,9 +626,11 @@ async function unsealedOlderSegments(jobDir: string, stream: string, active: str
   const unsealed: string[] = [];
   for (const segment of await readableSegments(jobDir, stream)) {
     if (segment.compressed || segment.file === active) continue;
-    const file = path.join(jobDir, segment.file);
-    const read = await readSegmentIndex(file, (await fs.promises.stat(file)).size);
-    if (!('index' in read) || read.index.seal === undefined) unsealed.push(file);
+    // Compressed (so sealed) or pruned since it was listed: nothing to seal.
+    const current = await currentSegmentFile(path.join(jobDir, segment.file));
+    if (current === undefined || isCompressed(current.file)) continue;
+    const read = await readSegmentIndex(current.file, current.size);
+    if (!('index' in read) || read.index.seal === undefined) unsealed.push(current.file);
   }
   return unsealed;
 }

@@ -18,7 +18,7 @@ while (!fs.existsSync(stopFile)) {
   try {
     log = await EventLog.open({ dir, jobId, rotateBytes: 4096, indexBlockBytes: 1024 });
     ack(await log.append({ event_type: 'job_started', data: { config: {}, total_items: 10 } }));
-    const events = 5 + Math.floor(random() * 60);
+    const events = 5 + Math.floor(random() * 30);
     for (let i = 0; i < events; i++) {
       ack(
         await log.append({
@@ -41,5 +41,5 @@ while (!fs.existsSync(stopFile)) {
   } finally {
     await log?.close().catch((err) => process.stderr.write(`ERROR close ${jobId}: ${err?.stack ?? err}\n`));
   }
-  await sleep(random() * 30);
+  await sleep(50 + random() * 150);
 }

@@ -83,13 +83,20 @@ describe('fault: maintenance soak', () => {
         ['rotate', '--dir', dir],
         ['index', '--dir', dir, '--rebuild'],
       ];
-      const figures = { cycles: 0, kills: 0, byCommand: {} as Record<string, number> };
+      const figures = {
+        cycles: 0,
+        kills: 0,
+        byCommand: {} as Record<string, number>,
+        ms: {} as Record<string, number[]>,
+      };
       const failures: string[] = [];
       const deadline = Date.now() + SECONDS * 1000;
       while (Date.now() < deadline) {
         const args = commands[Math.floor(random() * commands.length)] as string[];
-        const kill = random() < 0.5 ? Math.floor(random() * 400) : undefined;
+        const kill = random() < 0.5 ? Math.floor(random() * 1500) : undefined;
+        const began = Date.now();
         const run = await runMaybeKilled(args, kill);
+        if (run.signal !== 'SIGKILL') (figures.ms[args[0] as string] ??= []).push(Date.now() - began);
         figures.cycles++;
         figures.byCommand[args[0] as string] = (figures.byCommand[args[0] as string] ?? 0) + 1;
         if (run.signal === 'SIGKILL') figures.kills++;
@@ -119,7 +126,8 @@ describe('fault: maintenance soak', () => {
       const duplicated = [...counts.values()].filter((n) => n > 1).length;
       t.diagnostic(
         `soak: ${figures.cycles} maintenance runs (${JSON.stringify(figures.byCommand)}), ${figures.kills} SIGKILLed; ` +
-          `${acked.length} events acknowledged by ${WRITERS} writers; ${found.length} found; lost ${lost}, duplicated ${duplicated}`,
+          `${acked.length} events acknowledged by ${WRITERS} writers; ${found.length} found; lost ${lost}, duplicated ${duplicated}; ` +
+          `median ms of completed runs: ${JSON.stringify(Object.fromEntries(Object.entries(figures.ms).map(([c, v]) => [c, v.sort((a, b) => a - b)[v.length >> 1]])))}`,
       );
       assert.deepEqual({ lost, duplicated }, { lost: 0, duplicated: 0 });
       assert.ok(figures.kills > 0 && acked.length > 0);
