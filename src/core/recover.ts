@@ -78,6 +78,26 @@ export async function currentSegmentFile(file: string): Promise<{ file: string; 
 }
 
 /**
+ * Runs `read` on a listed segment as it is now (see currentSegmentFile). A segment that is compressed
+ * (its plain file removed) or pruned while `read` runs makes it fail with ENOENT: it is looked at again,
+ * a few times. Undefined when the segment is gone.
+ */
+export async function readCurrentSegment<T>(
+  listed: string,
+  read: (current: { file: string; size: number }) => Promise<T>,
+): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await currentSegmentFile(listed);
+    if (current === undefined) return undefined;
+    try {
+      return await read(current);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || attempt === 3) throw err;
+    }
+  }
+}
+
+/**
  * Finds where a stream ends. A torn last line (a crash mid-write) and any unparsable lines after the
  * last good record are moved to `quarantine/` and cut off, so the stream continues its seq and chain
  * from the last whole record (DESIGN.md section 6).
@@ -221,21 +241,11 @@ async function recentBefore(
  * size; undefined when the segment is gone. A plain file compressed since it was listed is read in its
  * `.gz`.
  */
-async function segmentWindow(
+function segmentWindow(
   listed: string,
   need: number,
 ): Promise<{ records: EventRecord[]; size: number } | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await currentSegmentFile(listed);
-    if (current === undefined) return undefined;
-    try {
-      return await windowOf(current.file, current.size, need);
-    } catch (err) {
-      // Compressed (its plain file removed) or pruned since it was looked at: look once more.
-      if (errnoCode(err) !== 'ENOENT') throw err;
-      if (attempt === 2) return undefined;
-    }
-  }
+  return readCurrentSegment(listed, (current) => windowOf(current.file, current.size, need));
 }
 
 /** segmentWindow of a segment file (plain or compressed) of `size` bytes. */

@@ -16,7 +16,7 @@ while (!fs.existsSync(stopFile)) {
   const jobId = jobs[Math.floor(random() * jobs.length)];
   let log;
   try {
-    log = await EventLog.open({ dir, jobId, rotateBytes: 4096, indexBlockBytes: 1024 });
+    log = await EventLog.open({ dir, jobId, rotateBytes: 16384, indexBlockBytes: 2048 });
     ack(await log.append({ event_type: 'job_started', data: { config: {}, total_items: 10 } }));
     const events = 5 + Math.floor(random() * 30);
     for (let i = 0; i < events; i++) {

@@ -7,7 +7,7 @@ import { isCompressed, readRangeRecords, type ReadStats } from '../line-reader.j
 import { isLockHeld } from '../lock.js';
 import { readManifest } from '../manifest.js';
 import { lockFileName } from '../paths.js';
-import { currentSegmentFile, listSegments, readableSegments } from '../recover.js';
+import { listSegments, readableSegments, readCurrentSegment } from '../recover.js';
 import { indexFileOf, readSegmentIndex, scanSegmentIndex, type SealEntry } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
 import { readEvents } from '../read/reader.js';
@@ -184,11 +184,13 @@ export async function describeJobs(dir: string, only: string[]): Promise<JobInfo
       info.live ||= await isLockHeld(path.join(jobDir, lockFileName(stream)));
       const removable: SegmentInfo[] = [];
       for (const [i, segment] of own.entries()) {
-        // A writer may compress a segment between the listing and now: then it is read as `.gz`.
-        const current = await currentSegmentFile(path.join(jobDir, segment.file));
-        if (current === undefined) continue;
-        const { file } = current;
-        const seal = await summarize(file, current.size);
+        // A writer or rotate may compress a segment while it is read: then it is read as `.gz`.
+        const read = await readCurrentSegment(path.join(jobDir, segment.file), async (current) => ({
+          file: current.file,
+          seal: await summarize(current.file, current.size),
+        }));
+        if (read === undefined) continue;
+        const { file, seal } = read;
         info.events += seal.count;
         if (seal.count > 0 && seal.ts[1] > info.lastTs) info.lastTs = seal.ts[1];
         if (seal.count > 0) info.lastHash[stream] = seal.lastHash;
