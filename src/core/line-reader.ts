@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { errnoCode } from './errors.js';
+import { openRegular } from './fsutil.js';
 import { parseRecord } from './record.js';
 import type { EventRecord } from './schema/envelope.js';
 
@@ -25,72 +25,157 @@ export interface ReadLine {
   line: string;
 }
 
+/**
+ * The longest line a reader assembles: the writer never writes a longer one (its `maxLineBytes`,
+ * format.md section 2, is capped to it). A longer line is damage: it is skipped and counted as
+ * corrupt, its bytes dropped as they are read, never held (a gzip of a few KiB can inflate to one
+ * line of gigabytes).
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/** Plain bytes read at a time. */
 const CHUNK = 256 * 1024;
+/** Compressed bytes read at a time, and the most an inflater gives at once. */
+const GZ_CHUNK = 64 * 1024;
 
 /**
- * Reads whole lines between `from` (a line start) and `to` into `buffer` (growing it only for a line
- * longer than it) and returns the bytes up to and including the last `\n` read. A line without its
- * `\n` before `to` is left for later: it is being written, or torn.
+ * Cuts pieces of bytes into chunks of whole lines. The start of a line not yet ended is kept as a list
+ * of pieces and joined once, when its `\n` arrives, so each byte is copied a bounded number of times
+ * however long the line is (joining on every piece is quadratic). A line that passes MAX_LINE_BYTES is
+ * let go: its bytes are dropped up to its `\n`, and then it is counted as corrupt. Pieces are at most
+ * CHUNK bytes, so only the line that began in earlier pieces can pass the limit.
  */
-async function readWholeChunk(
-  handle: fs.FileHandle,
-  from: number,
-  to: number,
-  buffer: Buffer,
-): Promise<{ bytes: Buffer; buffer: Buffer }> {
+class LineSplitter {
+  /** The line begun but not ended: copies of its pieces (none while it is being skipped). */
+  private held: Buffer[] = [];
+  private lineBytes = 0;
+  private skipping = false;
+  private taken = 0;
+  /** Bytes taken in up to the `\n` of the last line returned or skipped. */
+  consumed = 0;
+
+  constructor(private readonly stats: ReadStats) {}
+
+  /** Bytes of a line begun but not ended, held or being skipped. */
+  get unfinished(): number {
+    return this.lineBytes;
+  }
+
+  /**
+   * The whole lines `piece` completes (with what earlier pieces began), ending in `\n`, or undefined.
+   * The result may be a view of `piece`; what is held is copied, so the caller may reuse `piece`.
+   */
+  push(piece: Buffer): Buffer | undefined {
+    const position = this.taken;
+    this.taken += piece.length;
+    const last = piece.lastIndexOf(0x0a);
+    if (last === -1) {
+      this.hold(piece);
+      return undefined;
+    }
+    let start = 0;
+    const first = piece.indexOf(0x0a);
+    if (this.skipping || this.lineBytes + first > MAX_LINE_BYTES) {
+      this.stats.corrupt++;
+      this.held = [];
+      this.skipping = false;
+      start = first + 1;
+    }
+    const lines = piece.subarray(start, last + 1);
+    const chunk = this.held.length === 0 ? lines : Buffer.concat([...this.held, lines]);
+    this.held = [];
+    this.lineBytes = 0;
+    this.consumed = position + last + 1;
+    this.hold(piece.subarray(last + 1));
+    return chunk.length > 0 ? chunk : undefined;
+  }
+
+  private hold(rest: Buffer): void {
+    this.lineBytes += rest.length;
+    if (this.skipping || rest.length === 0) return;
+    if (this.lineBytes > MAX_LINE_BYTES) {
+      this.held = [];
+      this.skipping = true;
+    } else {
+      this.held.push(Buffer.from(rest));
+    }
+  }
+}
+
+/** How far a read of a plain file has got, and where it stops (its size when the read began). */
+interface PlainProgress {
+  offset: number;
+  end: number;
+}
+
+/**
+ * The bytes of a plain file from `progress.offset` to `progress.end` (capped to the size the file has
+ * when the read begins: a writer may append meanwhile), a piece at a time, moving `progress` on. The
+ * file is opened for each piece and closed before the piece is yielded: a read suspended between
+ * pieces (one per stream in a merge) holds no descriptor, so the number of streams is not limited by
+ * the open-file limit. One buffer is reused: a piece is valid only until the next is asked for.
+ */
+async function* plainPieces(file: string, progress: PlainProgress, stats: ReadStats): AsyncGenerator<Buffer> {
+  let buffer: Buffer | undefined;
+  let first = true;
   for (;;) {
-    const length = Math.min(buffer.length, to - from);
-    const { bytesRead } = await handle.read(buffer, 0, length, from);
-    const end = bytesRead === 0 ? -1 : buffer.lastIndexOf(0x0a, bytesRead - 1);
-    if (end === -1 && length < to - from && bytesRead === length) {
-      buffer = Buffer.allocUnsafe(buffer.length * 2);
-      continue;
-    }
-    return { bytes: buffer.subarray(0, end + 1), buffer };
+    const piece = await withFile(file, async (handle) => {
+      if (first) progress.end = Math.min(progress.end, (await handle.stat()).size);
+      const length = Math.min(CHUNK, progress.end - progress.offset);
+      if (length <= 0) return undefined;
+      buffer ??= Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(length, buffer.length), progress.offset);
+      return buffer.subarray(0, bytesRead);
+    });
+    first = false;
+    // Cut back since the read began (recovery of a torn tail): what is left is read.
+    if (piece === undefined || piece.length === 0) return;
+    progress.offset += piece.length;
+    countRead(stats, piece.length);
+    yield piece;
   }
-}
-
-/** The whole lines between `from` (a line start) and `to`, as strings; see readWholeChunk. */
-export async function readWholeLines(
-  handle: fs.FileHandle,
-  from: number,
-  to: number,
-): Promise<{ lines: string[]; consumed: number }> {
-  const { bytes } = await readWholeChunk(handle, from, to, Buffer.allocUnsafe(CHUNK));
-  const lines = linesOf(bytes);
-  return { lines, consumed: bytes.length };
 }
 
 /**
- * The bytes of one segment from `from` (a line start) to its size when the read began (a writer may
- * append meanwhile), a chunk of whole lines at a time. One buffer is reused: a chunk is valid only
- * until the next is asked for, which keeps a read of any size at a steady few hundred KiB. A last line
- * without `\n` is torn: noted, not returned.
+ * plainPieces, and when the plain file disappears between two pieces (or before the first), the rest
+ * from its `.gz`: it was compressed and then removed (format.md section 9, steps 4 and 5), and the
+ * compressed file holds the same bytes at the same offsets once decompressed.
  */
-export async function* segmentChunks(
-  file: string,
-  stats: ReadStats,
-  from = 0,
-  to?: number,
-): AsyncGenerator<Buffer> {
-  const handle = await fs.open(file, 'r');
+async function* plainBytes(file: string, from: number, to: number, stats: ReadStats): AsyncGenerator<Buffer> {
+  const progress: PlainProgress = { offset: from, end: to };
   try {
-    const size = Math.min(to ?? Infinity, (await handle.stat()).size);
-    let buffer: Buffer = Buffer.allocUnsafe(CHUNK);
-    for (let offset = from; offset < size;) {
-      const chunk = await readWholeChunk(handle, offset, size, buffer);
-      buffer = chunk.buffer;
-      if (chunk.bytes.length === 0) {
-        stats.tornTail = true;
-        return;
-      }
-      offset += chunk.bytes.length;
-      countRead(stats, chunk.bytes.length);
-      yield chunk.bytes;
-    }
-  } finally {
-    await handle.close();
+    yield* plainPieces(file, progress, stats);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    yield* plainWindowOfGzip(`${file}.gz`, progress.offset, progress.end, stats);
   }
+}
+
+/**
+ * The whole lines of a plain segment from `from` (a line start) up to `to`: a chunk of them, or more
+ * when one line is longer, and how many bytes they (and any overlong line skipped, counted in `stats`)
+ * took. A line without its `\n` before `to` is left for later: it is being written, or torn. Throws
+ * ENOENT when the file is gone (compressed since): the caller reads the `.gz`.
+ */
+export async function readWholeLines(
+  file: string,
+  from: number,
+  to: number,
+  stats: ReadStats,
+): Promise<{ lines: string[]; consumed: number }> {
+  // Counted only once the read succeeds: a read that fails is done again, from the `.gz`.
+  const own: ReadStats = { corrupt: 0, tornTail: false };
+  const splitter = new LineSplitter(own);
+  let lines: string[] = [];
+  for await (const piece of plainPieces(file, { offset: from, end: to }, own)) {
+    const chunk = splitter.push(piece);
+    if (chunk !== undefined) {
+      lines = linesOf(chunk);
+      break;
+    }
+  }
+  stats.corrupt += own.corrupt;
+  return { lines, consumed: splitter.consumed };
 }
 
 /** The lines of a chunk of whole lines (it ends with `\n`), without their `\n`. */
@@ -121,8 +206,6 @@ export function readSegmentRecords(file: string, stats: ReadStats): AsyncGenerat
   return readRangeRecords({ file, from: 0 }, stats);
 }
 
-const gunzip = promisify(zlib.gunzip);
-
 /** A part of a segment file to read: plain bytes [from, to), or gzip members [from, to) of a `.gz`. */
 export interface ReadRange {
   file: string;
@@ -136,61 +219,103 @@ export function isCompressed(file: string): boolean {
 }
 
 /**
- * Chunks of whole lines of a range of a plain or compressed segment. A range of a `.gz` names whole
- * gzip members (one per index block), which are decompressed off the event loop; a `.gz` read whole is
- * decompressed as a stream. A compressed segment is sealed: it never ends in a torn line.
+ * Chunks of whole lines of a range of a plain or compressed segment, each ending in `\n`. A range of
+ * a `.gz` names whole gzip members (one per index block); a `.gz` read whole is decompressed as one
+ * stream. A compressed segment is sealed: a line it ends without `\n` is corrupt, where in a plain
+ * segment it is torn. Lines over MAX_LINE_BYTES are skipped and counted as corrupt. No file stays
+ * open while the caller holds a chunk.
  */
 export async function* rangeChunks(range: ReadRange, stats: ReadStats): AsyncGenerator<Buffer> {
-  if (!isCompressed(range.file)) {
-    try {
-      yield* segmentChunks(range.file, stats, range.from, range.to);
-    } catch (err) {
-      // Compressed (and the plain file removed) since the segments were listed: the same bytes are
-      // in the `.gz`, at the same offsets once decompressed.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      yield* plainWindowOfGzip(`${range.file}.gz`, range.from, range.to ?? Infinity, stats);
+  const compressed = isCompressed(range.file);
+  const splitter = new LineSplitter(stats);
+  const to = range.to ?? Infinity;
+  try {
+    const pieces = compressed
+      ? inflatedPieces(range.file, range.from, to, stats)
+      : plainBytes(range.file, range.from, to, stats);
+    for await (const piece of pieces) {
+      const chunk = splitter.push(piece);
+      if (chunk !== undefined) yield chunk;
     }
+  } catch (err) {
+    // Gone, plain file and `.gz` alike: prune removed the segment while it was read. Its events are
+    // now before where the stream starts (format.md section 10): the read goes on without them.
+    if (errnoCode(err) === 'ENOENT') return;
+    if (!isZlibError(err)) throw err;
+    // What was decompressed before the damage has been read; the rest of the segment cannot be.
+    const gz = compressed ? range.file : `${range.file}.gz`;
+    (stats.damaged ??= []).push(`${path.basename(gz)}: ${(err as Error).message}`);
     return;
   }
+  if (splitter.unfinished > 0) {
+    if (compressed) stats.corrupt++;
+    else stats.tornTail = true;
+  }
+}
+
+function isZlibError(err: unknown): boolean {
+  return typeof (err as { errno?: unknown }).errno === 'number' && /^Z_/.test(errnoCode(err));
+}
+
+/**
+ * The decompressed bytes of the gzip members in [from, to) of a `.gz` (to its end when `to` is
+ * Infinity), a piece at a time. The compressed bytes are read on demand, a chunk at a time (open,
+ * read, close), and fed to an inflater: a read suspended between pieces holds no descriptor. The
+ * inflater stops while its output is not taken, so memory stays at a few pieces whatever the ratio.
+ */
+async function* inflatedPieces(
+  file: string,
+  from: number,
+  to: number,
+  stats: ReadStats,
+): AsyncGenerator<Buffer> {
+  const inflater = zlib.createGunzip({ chunkSize: GZ_CHUNK });
+  const output = inflater[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let next = output.next();
+  /** The input last written, until the inflater has taken all of it. */
+  let fed: Promise<undefined> | undefined;
+  let ended = false;
+  let offset = from;
   try {
-    yield* range.to === undefined
-      ? gunzipStream(range.file, range.from, stats)
-      : gunzipMembers(range as Required<ReadRange>, stats);
-  } catch (err) {
-    if (
-      typeof (err as { errno?: unknown }).errno !== 'number' ||
-      !/^Z_/.test(String((err as NodeJS.ErrnoException).code))
-    ) {
-      throw err;
+    for (;;) {
+      if (fed === undefined && !ended) {
+        const input = await readCompressed(file, offset, to);
+        offset += input.length;
+        countRead(stats, input.length);
+        if (input.length === 0) {
+          ended = true;
+          inflater.end();
+        } else {
+          fed = new Promise((resolve) => inflater.write(input, () => resolve(undefined)));
+        }
+      }
+      // Whichever comes first: output to give, or the input used up (read more).
+      const step = fed === undefined ? await next : await Promise.race([next, fed]);
+      if (step === undefined) {
+        fed = undefined;
+        continue;
+      }
+      if (step.done === true) return;
+      yield step.value;
+      next = output.next();
     }
-    // What was decompressed before the damage has been read; the rest of the segment cannot be.
-    (stats.damaged ??= []).push(`${path.basename(range.file)}: ${(err as Error).message}`);
-  }
-}
-
-async function* gunzipMembers(range: Required<ReadRange>, stats: ReadStats): AsyncGenerator<Buffer> {
-  countRead(stats, range.to - range.from);
-  const handle = await fs.open(range.file, 'r');
-  let compressed: Buffer;
-  try {
-    compressed = Buffer.alloc(range.to - range.from);
-    await handle.read(compressed, 0, compressed.length, range.from);
   } finally {
-    await handle.close();
+    // Stopped early, or failed: the pending output ends with the inflater (premature close), unawaited.
+    next.catch(() => undefined);
+    inflater.destroy();
   }
-  yield await gunzip(compressed);
 }
 
-async function* gunzipStream(file: string, from: number, stats: ReadStats): AsyncGenerator<Buffer> {
-  countRead(stats, Math.max(0, (await fs.stat(file)).size - from));
-  let carry: Buffer = Buffer.alloc(0);
-  for await (const piece of createReadStream(file, { start: from }).pipe(zlib.createGunzip())) {
-    const data = carry.length > 0 ? Buffer.concat([carry, piece as Buffer]) : (piece as Buffer);
-    const end = data.lastIndexOf(0x0a);
-    carry = data.subarray(end + 1);
-    if (end >= 0) yield data.subarray(0, end + 1);
-  }
-  if (carry.length > 0) stats.corrupt++;
+/** Up to GZ_CHUNK compressed bytes at `offset` (before `to`); empty at the end. Open, read, close. */
+async function readCompressed(file: string, offset: number, to: number): Promise<Buffer> {
+  const length = Math.min(GZ_CHUNK, to - offset);
+  if (length <= 0) return Buffer.alloc(0);
+  return withFile(file, async (handle) => {
+    // A fresh buffer each time: the inflater holds it until it has taken it.
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  });
 }
 
 /** The decompressed bytes [from, to) of a `.gz` (whole lines, as the plain file had them). */
@@ -201,12 +326,23 @@ async function* plainWindowOfGzip(
   stats: ReadStats,
 ): AsyncGenerator<Buffer> {
   let position = 0;
-  for await (const chunk of gunzipStream(file, 0, stats)) {
+  for await (const piece of inflatedPieces(file, 0, Infinity, stats)) {
     const start = position;
-    position += chunk.length;
+    position += piece.length;
     if (position <= from) continue;
     if (start >= to) return;
-    yield chunk.subarray(Math.max(0, from - start), Math.min(chunk.length, to - start));
+    yield piece.subarray(Math.max(0, from - start), Math.min(piece.length, to - start));
+    if (position >= to) return;
+  }
+}
+
+/** Opens a file of the log (a regular file only, see openRegular), uses it, and closes it. */
+async function withFile<T>(file: string, use: (handle: FileHandle) => Promise<T>): Promise<T> {
+  const handle = await openRegular(file, 'r');
+  try {
+    return await use(handle);
+  } finally {
+    await handle.close();
   }
 }
 

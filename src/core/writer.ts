@@ -23,7 +23,7 @@ import { ensureManifest } from './manifest.js';
 import { DEFAULT_EVENTS_DIR, lockFileName, segmentFileName } from './paths.js';
 import { serializeRecord } from './record.js';
 import { currentSegmentFile, readableSegments, recoverStream, segmentStartUs } from './recover.js';
-import { isCompressed } from './line-reader.js';
+import { isCompressed, MAX_LINE_BYTES } from './line-reader.js';
 import type { EventRecord } from './schema/envelope.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from './schema/input.js';
 import { SegmentFile } from './segment-file.js';
@@ -192,7 +192,11 @@ export class EventLog {
       flushMs: positive('flushMs', options.flushMs ?? 100),
       batchBytes: positive('batchBytes', options.batchBytes ?? MIB),
       maxBufferBytes: positive('maxBufferBytes', options.maxBufferBytes ?? 64 * MIB),
-      maxLineBytes: positive('maxLineBytes', options.maxLineBytes ?? MIB),
+      maxLineBytes: atMost(
+        'maxLineBytes',
+        positive('maxLineBytes', options.maxLineBytes ?? MIB),
+        MAX_LINE_BYTES,
+      ),
       rotateBytes: positive('rotateBytes', options.rotateBytes ?? 100 * MIB),
       rotateAgeMs: positive('rotateAgeMs', options.rotateAgeMs ?? 24 * 3600 * 1000),
       indexBlockBytes: positive('indexBlockBytes', options.indexBlockBytes ?? DEFAULT_BLOCK_BYTES),
@@ -641,6 +645,12 @@ function isTerminal(eventType: string | undefined): boolean {
 
 function receiptOf(record: EventRecord): Receipt {
   return { seq: record.seq, id: record.id, ts: record.ts, stream: record.stream };
+}
+
+/** Readers skip lines longer than MAX_LINE_BYTES (counted as corrupt): a writer never writes one. */
+function atMost(name: string, value: number, limit: number): number {
+  if (value > limit) throw new InvalidArgumentError(`${name} must be at most ${limit} (what readers read)`);
+  return value;
 }
 
 function positive(name: string, value: number): number {

@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
 import { errnoCode } from '../errors.js';
+import { openRegular } from '../fsutil.js';
 import { linesOf, rangeChunks, readWholeLines, type ReadStats } from '../line-reader.js';
 import { parseRecord } from '../record.js';
 import { listSegments } from '../recover.js';
@@ -210,9 +211,10 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
       if (size > t.offset) {
         let read: { lines: string[]; consumed: number };
         try {
-          read = await readLinesOf(file, t.offset, size);
+          read = await readWholeLines(file, t.offset, size, stats);
         } catch (err) {
-          // Compressed and removed between the stat and the read: the next turn reads the `.gz`.
+          // Compressed and removed since the stat (the file is opened per chunk): the next turn reads
+          // the `.gz`.
           if (errnoCode(err) === 'ENOENT') continue;
           throw err;
         }
@@ -283,7 +285,7 @@ export function followEvents(options: FollowOptions): EventFollower {
 
 /** The start of the line that `offset` falls in (`offset` itself at a line start): never mid-line. */
 async function lineStartAtOrBefore(file: string, offset: number): Promise<number> {
-  const handle = await fsp.open(file, 'r');
+  const handle = await openRegular(file, 'r');
   try {
     let end = offset;
     while (end > 0) {
@@ -295,15 +297,6 @@ async function lineStartAtOrBefore(file: string, offset: number): Promise<number
       end = start;
     }
     return 0;
-  } finally {
-    await handle.close();
-  }
-}
-
-async function readLinesOf(file: string, from: number, to: number) {
-  const handle = await fsp.open(file, 'r');
-  try {
-    return await readWholeLines(handle, from, to);
   } finally {
     await handle.close();
   }

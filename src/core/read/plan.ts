@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
-import { currentSegmentFile } from '../recover.js';
+import { openRegular } from '../fsutil.js';
+import { readCurrentSegment } from '../recover.js';
 import path from 'node:path';
 import { parseMicros } from '../clock.js';
 import { isCompressed, type ReadRange } from '../line-reader.js';
@@ -37,9 +37,15 @@ export interface SegmentPlan {
  * index that disagrees with its segment is not used: the whole segment is read, and `problem` says why.
  */
 export async function planSegment(listed: string, want: BlockWant): Promise<SegmentPlan> {
-  const current = await currentSegmentFile(listed);
-  if (current === undefined) return { ranges: [], skippedThrough: 0 };
-  const { file, size } = current;
+  // Compressed or pruned while it is planned: planned again as it is then.
+  const plan = await readCurrentSegment(listed, (current) => planCurrent(current, want));
+  return plan ?? { ranges: [], skippedThrough: 0 };
+}
+
+async function planCurrent(
+  { file, size }: { file: string; size: number },
+  want: BlockWant,
+): Promise<SegmentPlan> {
   const whole = { ranges: [{ file, from: 0 }], skippedThrough: 0 };
   const compressed = isCompressed(file);
   // A sealed segment that cannot hold a match is skipped on its seal alone, its blocks unread.
@@ -106,7 +112,7 @@ async function checkRangeStarts(
   blocks: BlockEntry[],
 ): Promise<string | undefined> {
   const firstSeqAt = new Map(blocks.map((b) => [b.off[0], b.seq[0]]));
-  const handle = await fs.open(file, 'r');
+  const handle = await openRegular(file, 'r');
   try {
     const probe = Buffer.alloc(32);
     for (const range of ranges) {
