@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import { EventLog, followEvents, genesisHash, hashLine, readEvents, type ReadStats } from '../src/index.js';
-import { MAX_LINE_BYTES } from '../src/core/line-reader.js';
+import { EventLog, followEvents, genesisHash, hashLine, readEvents, type ReadStats } from '../../src/index.js';
+import { MAX_LINE_BYTES } from '../../src/core/line-reader.js';
 import {
   BIN,
   logIdOf,
@@ -16,7 +16,7 @@ import {
   segmentFiles,
   tempDir,
   type CliResult,
-} from './helpers.js';
+} from '../helpers.js';
 
 const MIB = 1024 * 1024;
 
