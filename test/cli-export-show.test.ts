@@ -111,7 +111,8 @@ describe('events export', () => {
       l.includes('"event_type":"agent_failed"'),
     );
     assert.equal(jsonl.stdout, expected.join('\n') + '\n');
-    const none = await runCli(['export', '--dir', BASIC, '--format', 'json', '--kind', 'nothing_like_this']);
+    // A type the log could hold but does not (a name that exists nowhere is a usage error, exit 2).
+    const none = await runCli(['export', '--dir', BASIC, '--format', 'json', '--kind', 'job_failed']);
     assert.deepEqual(JSON.parse(none.stdout), []);
   });
 

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { checkKinds, eventTypesInLog } from '../core/read/event-type.js';
+import { locateEventsDir } from '../core/read/locate.js';
 import { parseTimeArg } from '../core/read/time-parse.js';
 import type { EventFilter } from '../core/read/filter.js';
 import { SEVERITIES, type Severity } from '../core/schema/envelope.js';
-import { choiceArg, collect, jobsOption } from './options.js';
+import { choiceArg, collect, collectEach, jobsOption } from './options.js';
 
 export interface FilterFlags extends WindowFlags {
   job: string[];
@@ -27,7 +29,7 @@ export function addWindowOptions(command: Command): Command {
   return command
     .option(
       '--since <time>',
-      'from this time, inclusive: 30s, 15m, 1h, 2d, 1w, today, yesterday, 2026-11-22, 2026-11-22T14:00, epoch',
+      'from this time, inclusive: -1h, "2 hours ago", 15min (m: minutes, M: months), today, "yesterday 14:00", 2026-11-22, 2026-11-22T14:00, epoch',
     )
     .option('--until <time>', 'before this time, exclusive (same forms as --since)')
     .option('--utc', 'read and print times in UTC instead of local time');
@@ -42,18 +44,28 @@ export function parseWindow(flags: WindowFlags, now = Date.now()): { sinceUs?: n
   };
 }
 
-/** The event filters shared by query, tail and export, defined once. */
-export function addFilterOptions(command: Command): Command {
+/**
+ * The event filters shared by query, tail and export, defined once. Before the command runs, each
+ * --kind is checked: a name that is neither built in nor in the jobs read is a usage error with the
+ * closest name (the log is only looked at for names that are not built in). `env` finds the log as
+ * the command will ($MMM_EVENTS_DIR when there is no --dir).
+ */
+export function addFilterOptions(command: Command, env: NodeJS.ProcessEnv = process.env): Command {
   command
     .addOption(jobsOption())
     .option(
       '--kind <type>',
-      'event type: AgentFailed, agent_failed or a prefix such as agent_* (repeatable)',
+      'event type: AgentFailed, agent_failed, or a glob such as agent_* or *failed (repeatable, or a comma list)',
       collect,
       [],
     )
-    .option('--agent <id>', 'only this agent (repeatable)', collect, [])
-    .option('--item <id>', 'only events about this work item (data.item_id; repeatable)', collect, [])
+    .option('--agent <id>', 'only this agent (repeatable, or a comma list)', collect, [])
+    .option(
+      '--item <id>',
+      'only events about this work item (data.item_id; repeatable, or a comma list)',
+      collect,
+      [],
+    )
     .option('--correlation <id>', 'only this correlation id')
     .option(
       '--severity <level>',
@@ -65,10 +77,17 @@ export function addFilterOptions(command: Command): Command {
     .option('--fixed', '--grep is a plain substring, not a regular expression')
     .option(
       '--where <path=value>',
-      'a field of data equals a value, e.g. retry_eligible=true (repeatable)',
-      collect,
+      'a field of data equals a value, e.g. retry_eligible=true (repeatable; a value may hold commas)',
+      collectEach,
       [],
-    );
+    )
+    .hook('preAction', async (_command, action) => {
+      const flags = action.opts<{ dir?: string; kind?: string[]; job?: string[] }>();
+      if (!flags.kind?.length) return;
+      await checkKinds(flags.kind, () =>
+        eventTypesInLog(locateEventsDir({ dir: flags.dir, env }), flags.job ?? []),
+      );
+    });
 }
 
 export function toFilter(flags: FilterFlags, now = Date.now()): EventFilter {

@@ -8,12 +8,31 @@ export function dirOption(): Option {
   );
 }
 
-/** Commander's way to take a flag several times. */
-export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/**
+ * Commander's way to take a flag several times, each time one value or a comma list of them:
+ * `--kind a --kind b` is `--kind a,b` (spaces around the commas are dropped; `\,` is a comma inside a
+ * value). An empty item (`a,,b`, a trailing comma) is refused rather than matching nothing.
+ */
+export const collect = (value: string, previous: string[]): string[] => [...previous, ...splitList(value)];
 
-/** `--job <id>`, repeatable: the jobs a command works on (all when none). */
+/** Takes a flag several times, each value whole: for values that may hold commas (`--where`). */
+export const collectEach = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A comma list as its items; a value without a comma is one item, as given. */
+export function splitList(value: string): string[] {
+  if (!value.includes(',')) return [value];
+  const items = value.split(/(?<!\\),/).map((item) => item.replace(/\\,/g, ',').trim());
+  if (items.length > 1 && items.some((item) => item === '')) {
+    throw new InvalidArgumentError(`an empty item in the comma list "${value}"`);
+  }
+  return items;
+}
+
+/** `--job <id>`, repeatable (or a comma list): the jobs a command works on (all when none). */
 export function jobsOption(): Option {
-  return new Option('--job <id>', 'only this job (repeatable)').argParser(collect).default([]);
+  return new Option('--job <id>', 'only this job (repeatable, or a comma list)')
+    .argParser(collect)
+    .default([]);
 }
 
 export function integerArg(flag: string, min: number, max: number): (value: string) => number {

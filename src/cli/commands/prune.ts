@@ -29,7 +29,7 @@ export function registerPrune(program: Command, output: Output): void {
     .addOption(dirOption())
     .option(
       '--older-than <duration>',
-      'sealed segments and finished jobs whose last event is older: 30d, 12h, 2w',
+      'sealed segments and finished jobs whose last event is older: 30d, 12h, 2w, 6M (months), 1y',
     )
     .option('--max-size <size>', 'remove the oldest until the events directory fits: 10GB, 500MB, 2GiB')
     .option('--keep-jobs <n>', 'never touch the newest n jobs', integerArg('--keep-jobs', 0, 1_000_000))

@@ -287,11 +287,14 @@ export async function sizeOnDisk(file: string): Promise<number> {
 }
 
 export function formatDuration(ms: number): string {
+  // In the units durations are written in (systemd's: a month is 30.44 days, a year 365.25).
   for (const [unit, size] of [
+    ['y', 31_557_600e3],
+    ['M', 2_629_800e3],
     ['w', 604_800e3],
     ['d', 86_400e3],
     ['h', 3600e3],
-    ['m', 60e3],
+    ['min', 60e3],
   ] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DataError, InvalidArgumentError, errnoCode } from '../errors.js';
 import { readRegularFile } from '../fsutil.js';
+import { parseTimeSpan } from '../read/time-parse.js';
 
 /** What `events prune` may remove; every rule given applies (DESIGN.md section 5). */
 export interface PrunePolicy {
@@ -71,9 +72,16 @@ export function toPolicy(
     ...config,
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };
+  // A bad value is named where it was written: the flag, or the field of prune.json.
+  const source = (flag: string, field: keyof PruneConfig) =>
+    flags[field] !== undefined ? flag : `${path.join(dir, PRUNE_CONFIG_FILE)}: ${field}`;
   return {
-    olderThanMs: merged.olderThan === undefined ? undefined : parseDuration('--older-than', merged.olderThan),
-    maxBytes: merged.maxSize === undefined ? undefined : parseSize('--max-size', merged.maxSize),
+    olderThanMs:
+      merged.olderThan === undefined
+        ? undefined
+        : parseDuration(source('--older-than', 'olderThan'), merged.olderThan),
+    maxBytes:
+      merged.maxSize === undefined ? undefined : parseSize(source('--max-size', 'maxSize'), merged.maxSize),
     keepJobs: merged.keepJobs,
     maxEvents: merged.maxEvents,
     jobs: flags.jobs,
@@ -82,14 +90,12 @@ export function toPolicy(
   };
 }
 
-const DURATION_UNITS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86_400e3, w: 604_800e3 };
-
-/** `30d`, `12h`, `2w`, ... as milliseconds. */
+/**
+ * `30d`, `12h`, `2w`, `1h30min`, `6M` (months; `m` is minutes) ... as milliseconds: systemd's time
+ * spans (see parseTimeSpan). An unknown or missing unit is a usage error listing the units.
+ */
 export function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim());
-  if (m === null)
-    throw new InvalidArgumentError(`${flag} takes a duration such as 30d, 12h or 2w, not "${text}"`);
-  return Number(m[1]) * (DURATION_UNITS[(m[2] as string).toLowerCase()] as number);
+  return parseTimeSpan(flag, text) / 1000;
 }
 
 const SIZE_UNITS: Record<string, number> = {

@@ -1,12 +1,12 @@
 import { InvalidArgumentError } from '../errors.js';
 import { SEVERITIES, severityRank, type EventRecord, type Severity } from '../schema/envelope.js';
-import { kindMatcher, normalizeEventType } from './event-type.js';
+import { kindLiterals, kindMatcher } from './event-type.js';
 
 /** The filters of `events query`, `tail` and `export`, and of `readEvents()`. All given must match. */
 export interface EventFilter {
   /** Job ids; all jobs when empty. */
   jobs?: string[];
-  /** Event types: `AgentFailed`, `agent_failed`, or prefixes such as `agent_*`. */
+  /** Event types: `AgentFailed`, `agent_failed`, or globs such as `agent_*` or `*failed` (`*`: any run). */
   kinds?: string[];
   agents?: string[];
   /** `data.item_id` */
@@ -84,8 +84,9 @@ export function compileFilter(filter: EventFilter): RecordPredicate {
  */
 export function compileLinePrefilter(filter: EventFilter): ((line: string) => boolean) | undefined {
   const needs: ((line: string) => boolean)[] = [];
-  const kinds = (filter.kinds ?? []).map((k) => normalizeEventType(k).replace(/\*$/, ''));
-  if (kinds.length > 0) needs.push((line) => kinds.some((k) => line.includes(k)));
+  // A kind's literal pieces (one for an exact name; those around the `*` of a glob) are all in its lines.
+  const kinds = (filter.kinds ?? []).map(kindLiterals);
+  if (kinds.length > 0) needs.push((line) => kinds.some((pieces) => pieces.every((p) => line.includes(p))));
   for (const ids of [filter.agents ?? [], filter.items ?? [], filter.correlation ?? []]) {
     const list = [ids].flat();
     // An id that JSON escapes (a quote, a backslash, a control character) is not literally in the line.
