@@ -5,7 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import { EventLog, followEvents, genesisHash, hashLine, readEvents, type ReadStats } from '../../src/index.js';
+import {
+  EventLog,
+  followEvents,
+  genesisHash,
+  hashLine,
+  readEvents,
+  type ReadStats,
+} from '../../src/index.js';
 import { MAX_LINE_BYTES } from '../../src/core/line-reader.js';
 import {
   BIN,
