@@ -2,6 +2,7 @@ import type Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { ReadEvent } from '../core/read/reader.js';
 import { summarizeEvent } from '../core/summary.js';
+import { visible } from './format/visible.js';
 import { colorBySeverity, displayTime, formatPretty, type FormatContext } from './format/event.js';
 import { plainTable } from './format/table.js';
 import { drain, type Output } from './io.js';
@@ -65,9 +66,9 @@ export class EventPrinter {
           displayTime(record.ts, this.ctx.utc),
           record.job_id,
           `${record.stream}:${record.seq}`,
-          record.agent_id ?? '',
+          visible(record.agent_id ?? ''),
           colorBySeverity(this.ctx.chalk, record.severity, record.event_type),
-          summarizeEvent(record),
+          visible(summarizeEvent(record)),
         ]);
     }
     this.count++;

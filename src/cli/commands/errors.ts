@@ -3,6 +3,7 @@ import { groupErrors, type ErrorReport } from '../../core/insight/errors.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { readEvents } from '../../core/read/reader.js';
 import { displayTime } from '../format/event.js';
+import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';
 import { dirOption, jobsOption } from '../options.js';
 import { addWindowOptions, parseWindow, type WindowFlags } from '../filter-options.js';
@@ -44,21 +45,26 @@ export async function runErrors(flags: ErrorsFlags, output: Output): Promise<Err
   return report;
 }
 
+/** The groups as text; messages, ids and the example come from events, so they are escaped. */
 function formatErrors(report: ErrorReport, output: Output, utc: boolean): string {
   const { chalk } = output;
   if (report.failures === 0) return 'no failures\n';
   const lines = [`${report.failures} failures in ${report.groups.length} groups`];
   const list = (values: string[]) =>
-    values.length <= 4 ? values.join(', ') : `${values.slice(0, 4).join(', ')} and ${values.length - 4} more`;
+    visible(
+      values.length <= 4
+        ? values.join(', ')
+        : `${values.slice(0, 4).join(', ')} and ${values.length - 4} more`,
+    );
   for (const g of report.groups) {
     lines.push(
       '',
-      `${chalk.red(`${g.count}×`)} ${chalk.bold(g.message)}`,
-      `    ${g.eventTypes.join(', ')}; first ${displayTime(g.firstSeen, utc)}, last ${displayTime(g.lastSeen, utc)}`,
+      `${chalk.red(`${g.count}×`)} ${chalk.bold(visible(g.message))}`,
+      `    ${visible(g.eventTypes.join(', '))}; first ${displayTime(g.firstSeen, utc)}, last ${displayTime(g.lastSeen, utc)}`,
       `    jobs: ${list(g.jobs)}; agents: ${list(g.agents) || '-'}; items: ${list(g.items) || '-'}`,
       `    retried and then succeeded: ${g.recovered} of ${g.count}`,
       chalk.dim(
-        `    e.g. ${g.example.job_id} ${g.example.stream}:${g.example.seq}: ${JSON.stringify(g.example.data)}`,
+        `    e.g. ${visible(`${g.example.job_id} ${g.example.stream}:${g.example.seq}: ${JSON.stringify(g.example.data)}`)}`,
       ),
     );
   }
@@ -66,7 +72,7 @@ function formatErrors(report: ErrorReport, output: Output, utc: boolean): string
     lines.push(
       '',
       chalk.yellow(
-        `spike: ${s.failures} failures in job ${s.job} in the minute from ${s.minute} (usually ${s.usualPerMinute.toFixed(1)} a minute)`,
+        `spike: ${s.failures} failures in job ${visible(s.job)} in the minute from ${s.minute} (usually ${s.usualPerMinute.toFixed(1)} a minute)`,
       ),
     );
   }

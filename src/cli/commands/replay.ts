@@ -7,6 +7,7 @@ import { readEvents } from '../../core/read/reader.js';
 import { parseTimeArg } from '../../core/read/time-parse.js';
 import { formatPretty } from '../format/event.js';
 import { formatJobState, formatStepChange } from '../format/replay.js';
+import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';
 import { dirOption, numberArg } from '../options.js';
 
@@ -25,7 +26,7 @@ export function registerReplay(program: Command, output: Output): void {
   program
     .command('replay')
     .description(
-      "fold a job's events into its state: items, agents, checkpoints; --check compares with job_completed",
+      "fold a job's events into its state: items, agents, checkpoints; --check compares with job_completed or job_failed",
     )
     .requiredOption('--job <id>', 'the job')
     .addOption(dirOption())
@@ -38,7 +39,7 @@ export function registerReplay(program: Command, output: Output): void {
     )
     .option(
       '--check',
-      "exit 4 unless the replay agrees with the job's job_completed event (and has no anomalies)",
+      'exit 4 unless the job ended and the replay agrees with its job_completed or job_failed event (and has no anomalies)',
     )
     .option('--json', 'print the state as JSON')
     .option('--utc', 'read and print times in UTC')
@@ -82,7 +83,8 @@ export async function runReplay(flags: ReplayFlags, output: Output): Promise<Job
   if (flags.check === true) {
     const { ok, problems } = checkReplay(state);
     if (!ok) {
-      for (const problem of problems) output.err(`replay: ${problem}\n`);
+      // Problems name items and agents of the log: escaped, one line each.
+      for (const problem of problems) output.err(`replay: ${visible(problem)}\n`);
       throw new DataError(
         `the replay of job ${flags.job} disagrees with its log (${problems.length} problems)`,
       );

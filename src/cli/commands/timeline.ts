@@ -6,6 +6,7 @@ import { locateEventsDir } from '../../core/read/locate.js';
 import { readEvents } from '../../core/read/reader.js';
 import { duration } from '../../core/summary.js';
 import { displayTime } from '../format/event.js';
+import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';
 import { dirOption, integerArg } from '../options.js';
 
@@ -43,7 +44,9 @@ export async function runTimeline(flags: TimelineFlags, output: Output): Promise
     return timeline;
   }
   const { chalk } = output;
-  const labelWidth = Math.max(3, ...timeline.agents.map((a) => a.agent.length));
+  const utc = flags.utc === true;
+  // Agent ids come from events: escaped, so a row stays one line (and the labels line up).
+  const labelWidth = Math.max(3, ...timeline.agents.map((a) => visible(a.agent).length));
   const columns = (output.io.stdout as { columns?: number }).columns;
   const width = flags.width ?? Math.max(20, (columns ?? 80) - labelWidth - 3);
   const { rows } = drawTimeline(timeline, width);
@@ -54,6 +57,7 @@ export async function runTimeline(flags: TimelineFlags, output: Output): Promise
     [TIMELINE_GLYPHS.running]: chalk.cyan,
     [TIMELINE_GLYPHS.checkpoint]: chalk.magenta,
     [TIMELINE_GLYPHS.pause]: chalk.gray,
+    [TIMELINE_GLYPHS.jobFailed]: chalk.bold.red,
   };
   const paint = (cells: string[]) => cells.map((c) => colour[c]?.(c) ?? c).join('');
   const span =
@@ -65,14 +69,19 @@ export async function runTimeline(flags: TimelineFlags, output: Output): Promise
     const at = Math.min(column, width - label.length);
     for (let k = 0; k < label.length; k++) scale[at + k] = label[k] as string;
   }
+  const failure = timeline.failure;
   const lines = [
-    `Job ${chalk.bold(timeline.job ?? flags.job)} from ${timeline.start ? displayTime(timeline.start, flags.utc === true) : '-'}, ${duration(span)}`,
+    `Job ${chalk.bold(visible(timeline.job ?? flags.job))} from ${timeline.start ? displayTime(timeline.start, utc) : '-'}, ${duration(span)}`,
     `${' '.repeat(labelWidth)}  ${scale.join('')}`,
-    ...rows.map((r) => `${r.label.padEnd(labelWidth)} |${paint(r.cells)}|`),
+    ...rows.map((r) => `${visible(r.label).padEnd(labelWidth)} |${paint(r.cells)}|`),
     chalk.dim(
-      `${TIMELINE_GLYPHS.completed} completed  ${TIMELINE_GLYPHS.failed} failed  ${TIMELINE_GLYPHS.retried} failed, retried later  ${TIMELINE_GLYPHS.running} running  ${TIMELINE_GLYPHS.checkpoint} checkpoint  ${TIMELINE_GLYPHS.pause} paused`,
+      `${TIMELINE_GLYPHS.completed} completed  ${TIMELINE_GLYPHS.failed} failed  ${TIMELINE_GLYPHS.retried} failed, retried later  ${TIMELINE_GLYPHS.running} running  ${TIMELINE_GLYPHS.checkpoint} checkpoint  ${TIMELINE_GLYPHS.pause} paused` +
+        (failure === undefined ? '' : `  ${TIMELINE_GLYPHS.jobFailed} job failed`),
     ),
   ];
+  if (failure !== undefined) {
+    lines.push(chalk.red(`job failed at ${displayTime(failure.at, utc)}: ${visible(failure.error)}`));
+  }
   output.out(lines.join('\n') + '\n');
   return timeline;
 }

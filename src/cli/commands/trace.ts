@@ -6,6 +6,7 @@ import { readEvents, type ReadEvent } from '../../core/read/reader.js';
 import { duration, summarizeEvent } from '../../core/summary.js';
 import { colorBySeverity, displayTime } from '../format/event.js';
 import { plainTable } from '../format/table.js';
+import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';
 import { dirOption } from '../options.js';
 import { reportSkipped } from '../report-skipped.js';
@@ -55,11 +56,11 @@ export async function runTrace(id: string, flags: TraceFlags, output: Output): P
       displayTime(record.ts, flags.utc === true),
       `+${duration((us - previous) / 1000)}`,
       duration((us - first) / 1000),
-      record.job_id,
-      `${record.stream}:${record.seq}`,
-      record.agent_id ?? '',
-      colorBySeverity(output.chalk, record.severity, record.event_type),
-      summarizeEvent(record),
+      visible(record.job_id),
+      visible(`${record.stream}:${record.seq}`),
+      visible(record.agent_id ?? ''),
+      colorBySeverity(output.chalk, record.severity, visible(record.event_type)),
+      visible(summarizeEvent(record)),
     ]);
     previous = us;
   }

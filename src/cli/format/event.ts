@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { EventRecord, Severity } from '../../core/schema/envelope.js';
 import { summarizeEvent } from '../../core/summary.js';
+import { visible } from './visible.js';
 
 export interface FormatContext {
   chalk: ChalkInstance;
@@ -30,13 +31,16 @@ export function colorBySeverity(chalk: ChalkInstance, severity: Severity, text: 
   }
 }
 
-/** One line per event: time, job, agent, type coloured by severity, and the fields that matter. */
+/**
+ * One line per event: time, job, agent, type coloured by severity, and the fields that matter. What
+ * came from the event is escaped (`visible`), so the event stays on one line.
+ */
 export function formatPretty(record: EventRecord, ctx: FormatContext): string {
-  const summary = summarizeEvent(record);
+  const summary = visible(summarizeEvent(record));
   return [
     ctx.chalk.dim(displayTime(record.ts, ctx.utc)),
-    record.job_id,
-    record.agent_id ?? '-',
+    visible(record.job_id),
+    visible(record.agent_id ?? '-'),
     colorBySeverity(ctx.chalk, record.severity, record.event_type),
     summary,
   ]

@@ -2,8 +2,12 @@ import type { JobState } from '../../core/insight/replay.js';
 import { duration } from '../../core/summary.js';
 import { displayTime, type FormatContext } from './event.js';
 import { plainTable } from './table.js';
+import { visible } from './visible.js';
 
-/** `events replay`: a summary of the state, then the agents and the items that failed. */
+/**
+ * `events replay`: a summary of the state, then the agents and the items that failed. Ids and errors
+ * come from the events: they are escaped (`visible`).
+ */
 export function formatJobState(state: JobState, ctx: FormatContext): string {
   const { chalk } = ctx;
   const c = state.counts;
@@ -17,9 +21,9 @@ export function formatJobState(state: JobState, ctx: FormatContext): string {
   const at = (ts: string | undefined) => (ts === undefined ? '-' : displayTime(ts, ctx.utc));
   const last = state.lastEvent;
   const lines = [
-    `Job ${chalk.bold(state.job ?? '?')}: ${phase}; ${c.completed} of ${total} items completed, ${c.failed} failed, ${c.active} active, ${c.retrying} waiting to retry, ${c.pending} pending; ${Object.keys(state.agents).length} agents`,
+    `Job ${chalk.bold(visible(state.job ?? '?'))}: ${phase}; ${c.completed} of ${total} items completed, ${c.failed} failed, ${c.active} active, ${c.retrying} waiting to retry, ${c.pending} pending; ${Object.keys(state.agents).length} agents`,
     `  from ${at(state.startedAt)} to ${at(last?.ts)}${state.endedAt === undefined ? '' : ` (ended)`}; ${state.eventsApplied} events replayed${state.unknownEvents > 0 ? `, ${state.unknownEvents} of custom types skipped` : ''}`,
-    `  last event: ${last === undefined ? '-' : `${last.stream}:${last.seq} ${last.eventType}`}`,
+    `  last event: ${last === undefined ? '-' : visible(`${last.stream}:${last.seq} ${last.eventType}`)}`,
     `  checkpoints: ${state.checkpoints.length}${state.checkpoints.length > 0 ? ` (last v${state.checkpoints.at(-1)?.version ?? ''} at ${at(state.checkpoints.at(-1)?.at)})` : ''}; pauses: ${state.pauses.length}`,
     `  peak queue: ${state.maxQueue.pending} pending, ${state.maxQueue.active} active; peak memory: ${state.maxMemory === undefined ? '-' : `${state.maxMemory.usedMb} of ${state.maxMemory.limitMb} MB`}`,
   ];
@@ -28,13 +32,18 @@ export function formatJobState(state: JobState, ctx: FormatContext): string {
       `  job_completed reported: ${state.reported.successCount} succeeded, ${state.reported.failureCount} failed, in ${duration(state.reported.durationMs)}`,
     );
   }
+  if (state.failure !== undefined) {
+    lines.push(
+      `  job_failed reported: ${state.failure.partialResults} partial results; error: ${visible(state.failure.error)}`,
+    );
+  }
   lines.push(
     state.anomalies.length === 0
       ? '  anomalies: none'
       : chalk.yellow(`  anomalies: ${state.anomalies.length}`) +
           state.anomalies
             .slice(0, 20)
-            .map((a) => `\n    ${a.stream}:${a.seq} ${a.eventType}: ${a.problem}`)
+            .map((a) => `\n    ${visible(`${a.stream}:${a.seq} ${a.eventType}: ${a.problem}`)}`)
             .join(''),
   );
   const agents = Object.values(state.agents).sort((a, b) => (a.agent < b.agent ? -1 : 1));
@@ -48,14 +57,14 @@ export function formatJobState(state: JobState, ctx: FormatContext): string {
     );
     for (const a of agents) {
       table.push([
-        a.agent,
+        visible(a.agent),
         a.status,
-        a.currentItem ?? '',
+        visible(a.currentItem ?? ''),
         a.attempts,
         a.completed,
         a.failed,
         duration(a.busyMs),
-        a.lastError ?? '',
+        visible(a.lastError ?? ''),
       ]);
     }
     lines.push('', table.toString());
@@ -63,7 +72,8 @@ export function formatJobState(state: JobState, ctx: FormatContext): string {
   const failed = Object.values(state.items).filter((i) => i.status === 'failed');
   if (failed.length > 0) {
     const table = plainTable(['failed item', 'attempts', 'agent', 'last error'], chalk, { wordWrap: true });
-    for (const i of failed) table.push([i.item, i.attempts, i.agent ?? '', i.lastError ?? '']);
+    for (const i of failed)
+      table.push([visible(i.item), i.attempts, visible(i.agent ?? ''), visible(i.lastError ?? '')]);
     lines.push('', table.toString());
   }
   return lines.join('\n') + '\n';

@@ -2,6 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { FoundEvent } from '../../core/read/find.js';
 import { SEVERITIES } from '../../core/schema/envelope.js';
 import { colorBySeverity, displayTime } from './event.js';
+import { visible } from './visible.js';
 
 /** What each envelope field means, for `events show`. */
 function explanations(
@@ -30,7 +31,7 @@ function explanations(
     [
       'correlation_id',
       r.correlation_id,
-      `ties together one unit of work: events query --correlation ${r.correlation_id}`,
+      `ties together one unit of work: events query --correlation ${visible(r.correlation_id)}`,
     ],
     ['prev', r.prev, 'hash of the previous line of the stream: the tamper-evident chain'],
     ['(hash)', lineHash, "this line's hash: the next event's prev"],
@@ -38,17 +39,25 @@ function explanations(
   ];
 }
 
-/** One event in full: its JSON, then its envelope explained field by field. */
+/**
+ * One event in full: its JSON, then its envelope explained field by field. JSON escapes C0 controls but
+ * not DEL, C1 or bidi characters, so the JSON text goes through `visible` too (line by line: its own
+ * line breaks stay), as every value of the envelope does.
+ */
 export function formatShow(event: FoundEvent, chalk: ChalkInstance, utc: boolean, lineHash: string): string {
   const r = event.record;
-  const title = `${r.job_id} ${r.stream}:${r.seq} ${colorBySeverity(chalk, r.severity, r.event_type)}`;
+  const title = `${visible(r.job_id)} ${visible(r.stream)}:${r.seq} ${colorBySeverity(chalk, r.severity, visible(r.event_type))}`;
   const rows = explanations(event, utc, lineHash).filter(([, value]) => value !== undefined);
   const width = Math.max(...rows.map(([name]) => name.length));
   const envelope = rows
     .map(
       ([name, value, meaning]) =>
-        `  ${name.padEnd(width)}  ${value ?? ''}\n  ${' '.repeat(width)}  ${chalk.dim(meaning)}`,
+        `  ${name.padEnd(width)}  ${visible(value ?? '')}\n  ${' '.repeat(width)}  ${chalk.dim(meaning)}`,
     )
     .join('\n');
-  return `${chalk.bold(title)}\n${JSON.stringify(r, null, 2)}\n\n${chalk.bold('envelope')}\n${envelope}\n`;
+  const json = JSON.stringify(r, null, 2)
+    .split('\n')
+    .map((line) => visible(line))
+    .join('\n');
+  return `${chalk.bold(title)}\n${json}\n\n${chalk.bold('envelope')}\n${envelope}\n`;
 }

@@ -3,16 +3,17 @@ import { sparkline, type Stats } from '../../core/insight/stats.js';
 import { duration } from '../../core/summary.js';
 import { displayTime } from './event.js';
 import { plainTable } from './table.js';
+import { visible } from './visible.js';
 
 const ms = (value: number | undefined) => (value === undefined ? '-' : duration(Math.round(value)));
 const pct = (value: number | undefined) => (value === undefined ? '-' : `${(value * 100).toFixed(1)}%`);
 const counts = (record: Record<string, number>) =>
   Object.entries(record)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .map(([k, n]) => `${k} ${n}`)
+    .map(([k, n]) => `${visible(k)} ${n}`)
     .join(', ');
 
-/** The figures of one set of events (a job, or all of them), as text. */
+/** The figures of one set of events (a job, or all of them), as text; what came from events escaped. */
 export function formatStats(
   title: string,
   stats: Stats,
@@ -24,7 +25,7 @@ export function formatStats(
   const peak = Math.max(0, ...stats.throughput.buckets.map((b) => b.events));
   const per = stats.throughput.bucketMinutes === 1 ? 'minute' : `${stats.throughput.bucketMinutes} minutes`;
   const lines = [
-    chalk.bold(title),
+    chalk.bold(visible(title)),
     `  events:     ${stats.events} from ${time(stats.firstTs)} to ${time(stats.lastTs)}`,
     `  by type:    ${counts(stats.byType)}`,
     `  severity:   ${counts(stats.bySeverity)}`,
@@ -36,19 +37,21 @@ export function formatStats(
   ];
   const busiest = stats.agents.slice(0, 3);
   if (busiest.length > 0) {
-    lines.push(`  busiest:    ${busiest.map((a) => `${a.agent} (${a.events} events)`).join(', ')}`);
+    lines.push(`  busiest:    ${busiest.map((a) => `${visible(a.agent)} (${a.events} events)`).join(', ')}`);
     const slowest = [...stats.agents]
       .filter((a) => a.meanMs !== undefined)
       .sort((a, b) => (b.meanMs ?? 0) - (a.meanMs ?? 0))
       .slice(0, 3);
-    lines.push(`  slowest:    ${slowest.map((a) => `${a.agent} (mean ${ms(a.meanMs)})`).join(', ') || '-'}`);
+    lines.push(
+      `  slowest:    ${slowest.map((a) => `${visible(a.agent)} (mean ${ms(a.meanMs)})`).join(', ') || '-'}`,
+    );
   }
   if (stats.topErrors.length > 0) {
     lines.push('  top errors:');
     for (const e of stats.topErrors.slice(0, 5)) {
       lines.push(
-        `    ${String(e.count).padStart(5)}× ${e.message}`,
-        chalk.dim(`           e.g. ${e.example}`),
+        `    ${String(e.count).padStart(5)}× ${visible(e.message)}`,
+        chalk.dim(`           e.g. ${visible(e.example)}`),
       );
     }
   }
@@ -66,7 +69,7 @@ export function formatJobsTable(jobs: Record<string, Stats>, chalk: ChalkInstanc
   )) {
     const errors = s.topErrors.reduce((n, e) => n + e.count, 0);
     table.push([
-      job,
+      visible(job),
       s.events,
       s.items.succeeded,
       s.items.failed,

@@ -74,6 +74,8 @@ export interface JobState {
   maxMemory: { usedMb: number; limitMb: number } | undefined;
   /** What job_completed said, to compare with the replay (`events replay --check`). */
   reported: { successCount: number; failureCount: number; durationMs: number } | undefined;
+  /** What job_failed said: when, why, and how many items had results (`events replay --check`). */
+  failure: { at: string; error: string; partialResults: number } | undefined;
   lastEvent: { stream: string; seq: number; ts: string; eventType: string } | undefined;
   eventsApplied: number;
   /** Events of types this replay does not know (custom ones): skipped and counted. */
@@ -113,6 +115,7 @@ export function emptyJobState(): JobState {
     maxQueue: { pending: 0, active: 0 },
     maxMemory: undefined,
     reported: undefined,
+    failure: undefined,
     lastEvent: undefined,
     eventsApplied: 0,
     unknownEvents: 0,
@@ -184,6 +187,11 @@ export function applyEvent(state: JobState, record: EventRecord): void {
     case 'job_failed':
       state.phase = 'failed';
       state.endedAt = record.ts;
+      state.failure = {
+        at: record.ts,
+        error: data.error as string,
+        partialResults: data.partial_results as number,
+      };
       break;
     case 'agent_started': {
       const agent = agentOf(state, agentId, record.ts);
@@ -368,11 +376,23 @@ function recount(state: JobState): void {
   state.counts = { ...named, pending: named.pending + Math.max(0, (state.totalItems ?? 0) - namedTotal) };
 }
 
-/** Whether a finished job's replay agrees with what its job_completed event reported. */
+/**
+ * Whether the log of a job that ended is consistent: the replay agrees with what its job_completed
+ * event reported (items succeeded and failed) or, for a job that failed, with its job_failed event
+ * (`partial_results`, the items that completed), and no event contradicted the state before it. A job
+ * that failed is not a problem; a job that has not ended is (there is nothing to check yet).
+ */
 export function checkReplay(state: JobState): { ok: boolean; problems: string[] } {
   const problems: string[] = [];
-  if (state.phase !== 'completed' || state.reported === undefined) {
-    problems.push(`the job has not completed (it is ${state.phase.replace('_', ' ')})`);
+  if (state.phase === 'failed' && state.failure !== undefined) {
+    const { partialResults } = state.failure;
+    if (partialResults !== state.counts.completed) {
+      problems.push(
+        `job_failed says ${partialResults} items had results; the events show ${state.counts.completed} completed`,
+      );
+    }
+  } else if (state.phase !== 'completed' || state.reported === undefined) {
+    problems.push(`the job has not ended (it is ${state.phase.replace('_', ' ')})`);
   } else {
     const { successCount, failureCount } = state.reported;
     if (successCount !== state.counts.completed) {

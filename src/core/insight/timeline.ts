@@ -18,6 +18,8 @@ export interface Timeline {
   }[];
   checkpoints: { version: number; at: string }[];
   pauses: { at: string; resumedAt: string | undefined }[];
+  /** When the job failed and why (its job_failed event); absent unless it failed. */
+  failure?: { at: string; error: string };
 }
 
 export function timelineOf(state: JobState): Timeline {
@@ -34,20 +36,25 @@ export function timelineOf(state: JobState): Timeline {
     agents: [...agents.values()].sort((a, b) => (a.agent < b.agent ? -1 : 1)),
     checkpoints: state.checkpoints.map((c) => ({ version: c.version, at: c.at })),
     pauses: state.pauses,
+    ...(state.failure === undefined ? {} : { failure: { at: state.failure.at, error: state.failure.error } }),
   };
 }
 
 /** The glyph of each outcome: distinct without colour, so the picture reads in plain text too. */
-export const TIMELINE_GLYPHS: Record<AttemptOutcome | 'checkpoint' | 'pause', string> = {
+export const TIMELINE_GLYPHS: Record<AttemptOutcome | 'checkpoint' | 'pause' | 'jobFailed', string> = {
   completed: '=',
   failed: 'x',
   retried: '~',
   running: '>',
   checkpoint: 'C',
   pause: 'P',
+  jobFailed: 'F',
 };
 
-/** Rows of characters, `width` wide, one per agent plus one of markers; `at` maps a time to a column. */
+/**
+ * Rows of characters, `width` wide, one per agent plus one of markers (checkpoints, pauses, the
+ * failure of the job); `at` maps a time to a column.
+ */
 export function drawTimeline(
   timeline: Timeline,
   width: number,
@@ -72,6 +79,7 @@ export function drawTimeline(
     for (let i = at(p.at); i <= to; i++) marks[i] = TIMELINE_GLYPHS.pause;
   }
   for (const c of timeline.checkpoints) marks[at(c.at)] = TIMELINE_GLYPHS.checkpoint;
+  if (timeline.failure !== undefined) marks[at(timeline.failure.at)] = TIMELINE_GLYPHS.jobFailed;
   rows.push({ label: 'job', cells: marks });
   return { rows, at };
 }
