@@ -1,6 +1,10 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import dayjs from 'dayjs';
-import { InvalidArgumentError } from '../errors.js';
+import { errnoCode, InvalidArgumentError } from '../errors.js';
+import { fsyncDir, mkdirDurable } from '../fsutil.js';
+import { assertValidId } from '../ids.js';
 import { DEFAULT_EVENTS_DIR } from '../paths.js';
 import { summarizeJobLog, type JobLogSummary } from '../job-summary.js';
 import type { EchoOption } from '../echo.js';
@@ -38,7 +42,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   };
   const speed = numberIn('speed', options.speed ?? 1, 0, 1_000_000);
   const dir = options.dir ?? DEFAULT_EVENTS_DIR;
-  const schedule = simulateJob(plan);
+  await claimJobDir(dir, plan.jobId);
   const log = await EventLog.open({
     dir,
     jobId: plan.jobId,
@@ -47,12 +51,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
   const started = performance.now();
   const inFlight: Promise<unknown>[] = [];
+  let oldest = 0;
+  let appended = 0;
+  let succeeded = 0;
+  let last: string | undefined;
   try {
-    for (const { atMs, correlationId, event } of schedule) {
+    for (const { atMs, correlationId, event } of simulateJob(plan)) {
       const due = speed === 0 ? 0 : atMs / speed - (performance.now() - started);
       if (due > 1) await sleep(due);
-      // Agents run in parallel: their appends overlap and share group commits.
+      // Agents run in parallel: their appends overlap and share group commits. At most a window of
+      // them waits at a time: at --speed 0 a large job would otherwise hand the writer all its events
+      // at once (memory, and a writer queue that long is slow to work through). The next batch forms
+      // while the one before it is being synced.
+      if (inFlight.length - oldest >= APPEND_WINDOW) {
+        await inFlight[oldest++];
+        if (oldest >= APPEND_WINDOW) {
+          inFlight.splice(0, oldest);
+          oldest = 0;
+        }
+      }
       inFlight.push(log.withCorrelation(correlationId, () => log.append(event)));
+      appended++;
+      if (event.event_type === 'agent_completed') succeeded++;
+      last = event.event_type;
     }
     await Promise.all(inFlight);
   } finally {
@@ -60,17 +81,36 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await log.close();
   }
   const elapsedMs = performance.now() - started;
-  const count = (type: string) => schedule.filter((s) => s.event.event_type === type).length;
-  const succeeded = count('agent_completed');
   return {
     plan,
-    outcome: schedule.at(-1)?.event.event_type === 'job_failed' ? 'failed' : 'completed',
+    outcome: last === 'job_failed' ? 'failed' : 'completed',
     succeeded,
     failed: plan.items - succeeded,
-    appended: schedule.length,
+    appended,
     elapsedMs,
     log: await summarizeJobLog(dir, plan.jobId),
   };
+}
+
+/** Appends waiting at most: a few MB of lines, a few of the writer's group commits. */
+const APPEND_WINDOW = 4096;
+
+/**
+ * Creates the job's directory, refusing a job that already exists: a second demo with the same job id
+ * would append a second run to the first one's log. Nothing is written when it is refused.
+ */
+async function claimJobDir(dir: string, jobId: string): Promise<void> {
+  assertValidId('job id', jobId);
+  await mkdirDurable(dir);
+  try {
+    await fs.mkdir(path.join(dir, jobId));
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+    throw new InvalidArgumentError(`job ${jobId} already exists in ${dir}`, {
+      hint: 'choose another --job or remove it',
+    });
+  }
+  await fsyncDir(dir);
 }
 
 /** demo-20261122-143701-3f2a: sorts by start time, and two demos in one second do not collide. */

@@ -1,4 +1,5 @@
 import type { BuiltinEventInput } from '../schema/input.js';
+import { MinHeap } from './heap.js';
 import { between, pick, seededRandom } from './random.js';
 
 export interface DemoPlan {
@@ -34,20 +35,66 @@ const ERRORS: readonly { message: (r: () => number) => string; retryable: boolea
 /**
  * Simulates a MapReduce job as a discrete-event schedule: `agents` workers take items from a queue,
  * each in its own worktree, report progress, fail now and then, retry with backoff, and merge. Pure
- * and deterministic: the same plan gives the same schedule.
+ * and deterministic: the same plan gives the same schedule, in order of `atMs` (events at the same
+ * moment in the order the simulation produced them).
+ *
+ * A generator, so that a large job is played while it is simulated: the agents, the queue, the
+ * pending ends of attempts and the events not yet due are binary heaps, and only the events that are
+ * still in the future are held in memory. Time and memory grow with the events, not their square.
  */
-export function simulateJob(plan: DemoPlan): ScheduledEvent[] {
+export function* simulateJob(plan: DemoPlan): Generator<ScheduledEvent, void, undefined> {
   const random = seededRandom(plan.seed);
-  const out: ScheduledEvent[] = [];
-  const emit = (atMs: number, correlationId: string, event: BuiltinEventInput) =>
-    out.push({ atMs, correlationId, event });
+  // Emitted events wait here until no later decision can produce an earlier one. Ties keep the order
+  // of emission, as the stable sort of the whole schedule did.
+  const due = new MinHeap<ScheduledEvent & { order: number }>(
+    (a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.order < b.order),
+  );
+  let emitted = 0;
+  let lastAt = 0;
+  const emit = (atMs: number, correlationId: string, event: BuiltinEventInput) => {
+    due.push({ atMs, correlationId, event, order: emitted++ });
+    if (atMs > lastAt) lastAt = atMs;
+  };
+  /** The events at or before `atMs`: every decision from then on emits events at `atMs` or later. */
+  function* release(atMs: number): Generator<ScheduledEvent, void, undefined> {
+    for (let next = due.peek(); next !== undefined && next.atMs <= atMs; next = due.peek()) {
+      due.pop();
+      yield next;
+    }
+  }
   const jobCorrelation = plan.jobId;
-  const pending = Array.from({ length: plan.items }, (_, i) => ({
-    id: `item-${String(i + 1).padStart(4, '0')}`,
-    attempt: 1,
-    readyAt: 0,
-  }));
-  const agentFreeAt = Array.from({ length: plan.agents }, () => 0);
+  // The queue: the item ready first, ties in the order the items were queued.
+  interface Pending {
+    id: string;
+    attempt: number;
+    readyAt: number;
+    order: number;
+  }
+  let queued = 0;
+  const pending = new MinHeap<Pending>(
+    (a, b) => a.readyAt < b.readyAt || (a.readyAt === b.readyAt && a.order < b.order),
+  );
+  for (let i = 0; i < plan.items; i++) {
+    pending.push({ id: `item-${String(i + 1).padStart(4, '0')}`, attempt: 1, readyAt: 0, order: queued++ });
+  }
+  // The agents: the one free first, ties to the lower-numbered agent.
+  const agents = new MinHeap<{ agent: number; freeAt: number }>(
+    (a, b) => a.freeAt < b.freeAt || (a.freeAt === b.freeAt && a.agent < b.agent),
+  );
+  for (let agent = 0; agent < plan.agents; agent++) agents.push({ agent, freeAt: 0 });
+  // Attempts under way, by the time they end, ties to the lower-numbered agent.
+  interface End {
+    atMs: number;
+    agent: number;
+    order: number;
+    finish: () => void;
+  }
+  let started = 0;
+  const ends = new MinHeap<End>(
+    (a, b) =>
+      a.atMs < b.atMs ||
+      (a.atMs === b.atMs && (a.agent < b.agent || (a.agent === b.agent && a.order < b.order))),
+  );
   let completed = 0;
   let failed = 0;
   let active = 0;
@@ -57,7 +104,7 @@ export function simulateJob(plan: DemoPlan): ScheduledEvent[] {
   const queueDepth = (atMs: number) =>
     emit(atMs, jobCorrelation, {
       event_type: 'queue_depth_changed',
-      data: { pending: pending.length, active, completed: completed + failed },
+      data: { pending: pending.size, active, completed: completed + failed },
     });
 
   emit(0, jobCorrelation, {
@@ -74,21 +121,25 @@ export function simulateJob(plan: DemoPlan): ScheduledEvent[] {
     },
   });
   queueDepth(0);
-  // Agents pick the next ready item when free; ties go to the lower-numbered agent.
-  const ends: { atMs: number; agent: number; finish: () => void }[] = [];
+  // Agents pick the next ready item when free; an attempt that ends no later than the next start
+  // ends first. The times of these decisions never go back, so what is due by then can be played.
   for (;;) {
-    const agent = agentFreeAt.indexOf(Math.min(...agentFreeAt));
-    const item = pending.sort((a, b) => a.readyAt - b.readyAt)[0];
-    const nextEnd = ends.sort((a, b) => a.atMs - b.atMs || a.agent - b.agent)[0];
-    const startAt = item === undefined ? Infinity : Math.max(agentFreeAt[agent] ?? 0, item.readyAt);
+    const free = agents.peek() as { agent: number; freeAt: number };
+    const item = pending.peek();
+    const nextEnd = ends.peek();
+    const startAt = item === undefined ? Infinity : Math.max(free.freeAt, item.readyAt);
     if (nextEnd !== undefined && nextEnd.atMs <= startAt) {
-      ends.shift();
+      yield* release(nextEnd.atMs);
+      ends.pop();
       nextEnd.finish();
       continue;
     }
     if (item === undefined) break;
-    pending.shift();
+    yield* release(startAt);
+    pending.pop();
+    agents.pop();
     active++;
+    const agent = free.agent;
     const agentId = `agent-${agent + 1}`;
     const correlation = `${plan.jobId}/${item.id}`;
     const worktree = `wt-${item.id}-a${item.attempt}`;
@@ -114,13 +165,14 @@ export function simulateJob(plan: DemoPlan): ScheduledEvent[] {
       });
     }
     const endAt = startAt + (fails ? Math.round((work * (failStep + 0.5)) / STEPS.length) : work);
-    agentFreeAt[agent] = endAt + 5;
+    agents.push({ agent, freeAt: endAt + 5 });
     const error = fails ? pick(random, ERRORS) : undefined;
     const backoff = 50 * 2 ** (item.attempt - 1) + between(random, 0, 40);
     const memoryUsed = between(random, 3300, 3900);
     ends.push({
       atMs: endAt,
       agent,
+      order: started++,
       finish: () => {
         active--;
         if (error !== undefined) {
@@ -141,7 +193,12 @@ export function simulateJob(plan: DemoPlan): ScheduledEvent[] {
               agent_id: agentId,
               data: { item_id: item.id, attempt: item.attempt + 1, backoff_ms: backoff },
             });
-            pending.push({ id: item.id, attempt: item.attempt + 1, readyAt: endAt + 2 + backoff });
+            pending.push({
+              id: item.id,
+              attempt: item.attempt + 1,
+              readyAt: endAt + 2 + backoff,
+              order: queued++,
+            });
           } else {
             failed++;
           }
@@ -181,7 +238,7 @@ export function simulateJob(plan: DemoPlan): ScheduledEvent[] {
       },
     });
   }
-  const endAt = Math.max(...out.map((e) => e.atMs)) + 5;
+  const endAt = lastAt + 5;
   if (failed * 2 > plan.items) {
     emit(endAt, jobCorrelation, {
       event_type: 'job_failed',
@@ -193,11 +250,7 @@ export function simulateJob(plan: DemoPlan): ScheduledEvent[] {
       data: { duration_ms: endAt, success_count: completed, failure_count: failed },
     });
   }
-  // Stable: events at the same moment keep the order in which the simulation produced them.
-  return out
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i)
-    .map(({ e }) => e);
+  yield* release(Infinity);
 }
 
 function commitHash(random: () => number): string {
