@@ -87,6 +87,44 @@ describe('events tail', () => {
     assert.equal(tail.lines.filter(Boolean).length, 56, 'nothing printed twice');
   });
 
+  for (const n of [0, 3]) {
+    it(`-f -n ${n} prints only the newest ${n} and then what is written after it started, never history of ended jobs`, async () => {
+      const dir = tempDir();
+      // Jobs that ended: their last segments are sealed and compressed (rotated every 2 KiB too).
+      for (const job of ['old-1', 'old-2']) {
+        const log = await EventLog.open({ dir, jobId: job, rotateBytes: 2048 });
+        for (let i = 0; i < 60; i++) await log.append(progressEvent(i));
+        await log.append({
+          event_type: 'job_completed',
+          data: { duration_ms: 1, success_count: 60, failure_count: 0 },
+        });
+        await log.close();
+      }
+      assert.ok(segmentFiles(path.join(dir, 'old-1')).every((f) => f.endsWith('.gz')));
+      await jobWith(dir, 'live', 5);
+      const tail = new LiveCli(['tail', '--dir', dir, '-n', String(n), '-f', '--json']);
+      if (n > 0) await tail.waitForLines(n);
+      // Let it look at every stream (a thorough pass runs about once a second) before anything new.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(
+        tail.lines.filter(Boolean).length,
+        n,
+        `history reprinted: ${tail.lines.slice(n, n + 3).join(' ')}`,
+      );
+      const log = await EventLog.open({ dir, jobId: 'live' });
+      for (let i = 0; i < 3; i++) await log.append(progressEvent(900 + i));
+      await log.close();
+      const lines = parse(await tail.waitForLines(n + 3));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(tail.lines.filter(Boolean).length, n + 3);
+      assert.deepEqual(
+        lines.slice(n).map((r) => `${r.job_id}:${r.seq}`),
+        ['live:6', 'live:7', 'live:8'],
+      );
+      tail.kill('SIGINT');
+    });
+  }
+
   it('-f --job prints only that job and applies the filters to new events', async () => {
     const dir = tempDir();
     await jobWith(dir, 'job-a', 2);

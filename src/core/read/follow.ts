@@ -8,6 +8,7 @@ import { linesOf, rangeChunks, readWholeLines, type ReadStats } from '../line-re
 import { parseRecord } from '../record.js';
 import { listSegments } from '../recover.js';
 import type { SegmentName } from '../paths.js';
+import { readIndexTail } from '../segment-index.js';
 import type { EventRecord } from '../schema/envelope.js';
 import type { Cursor } from './cursor.js';
 import { compileFilter, type EventFilter } from './filter.js';
@@ -15,7 +16,12 @@ import { listJobIds, openJob } from './jobs-dir.js';
 import { compareRecords, type ReadEvent } from './reader.js';
 
 /** Where each stream of a job ended at one moment: `${job}/${stream}` → its newest segment and size. */
-export type StreamPositions = Map<string, { segment: string; offset: number }>;
+/**
+ * Where each stream stood when a follow began: a segment (its plain name) and the offset of the next
+ * whole line; for a stream whose newest segment is compressed (a job that ended), the end of that
+ * segment and its last seq, so that nothing before it is read again (issue 11).
+ */
+export type StreamPositions = Map<string, { segment: string; offset: number; lastSeq?: number }>;
 
 export interface FollowOptions extends EventFilter {
   dir: string;
@@ -66,13 +72,24 @@ export async function snapshotStreams(dir: string, jobs: string[] = []): Promise
   const positions: StreamPositions = new Map();
   for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
     const { jobDir } = await openJob(dir, job);
-    for (const segment of newestPerStream(await listSegments(jobDir))) {
+    const segments = await listSegments(jobDir);
+    for (const segment of newestPerStream(segments)) {
       const file = path.join(jobDir, segment.file);
       const size = await sizeOf(file);
-      // Gone meanwhile (compressed): the follower starts that stream from the seqs already seen.
-      const offset =
-        size === undefined ? undefined : await lineStartAtOrBefore(file, size).catch(() => undefined);
+      if (size === undefined) {
+        // Compressed since it was listed: the stream stands at the end of its `.gz`.
+        const end = await endOfCompressed(`${file}.gz`);
+        if (end !== undefined) positions.set(`${job}/${segment.stream}`, { segment: segment.file, ...end });
+        continue;
+      }
+      const offset = await lineStartAtOrBefore(file, size).catch(() => undefined);
       if (offset !== undefined) positions.set(`${job}/${segment.stream}`, { segment: segment.file, offset });
+    }
+    // After the plain ones: a stream whose newest segment is compressed ends there.
+    for (const ended of endedStreams(segments)) {
+      const end = await endOfCompressed(path.join(jobDir, ended.file));
+      if (end !== undefined)
+        positions.set(`${job}/${ended.stream}`, { segment: plainName(ended.file), ...end });
     }
   }
   return positions;
@@ -176,12 +193,16 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
 
   private startOf(job: string, stream: string, jobDir: string, segments: string[]): Tracked {
     const key = `${job}/${stream}`;
-    const seq = this.options.from?.cursor?.[job]?.streams[stream] ?? 0;
     const known = this.options.from?.positions.get(key);
+    const seq = Math.max(this.options.from?.cursor?.[job]?.streams[stream] ?? 0, known?.lastSeq ?? 0);
     const first = segments[0] as string;
-    const start =
-      known !== undefined && segments.includes(known.segment) ? known : { segment: first, offset: 0 };
-    return { job, stream, jobDir, ...start, seq, hotUntil: Date.now() + HOT_MS };
+    if (known !== undefined && segments.includes(known.segment)) {
+      // A compressed newest segment was read to its end already: the follower waits for the next one.
+      const { segment, offset } = known;
+      const compressedRead = known.lastSeq !== undefined;
+      return { job, stream, jobDir, segment, offset, seq, compressedRead, hotUntil: Date.now() + HOT_MS };
+    }
+    return { job, stream, jobDir, segment: first, offset: 0, seq, hotUntil: Date.now() + HOT_MS };
   }
 
   /** Reads what is new in one stream (at most a chunk); true when more is waiting. */
@@ -309,6 +330,29 @@ async function sizeOf(file: string): Promise<number | undefined> {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** The newest segment of each stream whose newest segment is compressed (its writer sealed it). */
+function endedStreams(segments: SegmentName[]): SegmentName[] {
+  const newest = new Map<string, SegmentName>();
+  for (const s of segments) newest.set(s.stream, s);
+  return [...newest.values()].filter((s) => s.compressed);
+}
+
+/** The plain size and last seq of a compressed segment: from its index, else by reading it. */
+async function endOfCompressed(gzFile: string): Promise<{ offset: number; lastSeq: number } | undefined> {
+  const size = await sizeOf(gzFile);
+  if (size === undefined) return undefined;
+  const tail = await readIndexTail(gzFile, size);
+  if (tail !== undefined) return { offset: tail.seal.bytes, lastSeq: tail.seal.seq[1] };
+  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  let offset = 0;
+  let lastSeq = 0;
+  for await (const chunk of rangeChunks({ file: gzFile, from: 0 }, stats)) {
+    offset += chunk.length;
+    for (const line of linesOf(chunk)) lastSeq = parseRecord(line)?.seq ?? lastSeq;
+  }
+  return { offset, lastSeq };
 }
 
 /** The newest segment of each stream that is still plain (the active one): where following begins. */
