@@ -291,3 +291,46 @@ describe('replay --check and timeline of a failed job', () => {
     });
   });
 });
+
+describe('damage is said, not hidden', () => {
+  const DAMAGED = path.join(ROOT, 'fixtures', 'damaged');
+
+  it('replay says what it skipped, and --check fails on a log with corrupt lines', async () => {
+    const run = await runCli(['replay', '--dir', DAMAGED, '--job', 'job-damaged', '--check']);
+    assert.equal(run.code, 4, run.stdout + run.stderr);
+    assert.match(run.stderr, /warning: skipped 3 corrupt lines in job-damaged/);
+    assert.match(run.stderr, /replay: 3 corrupt lines of job job-damaged were skipped/);
+  });
+
+  it('timeline says what it skipped', async () => {
+    const run = await runCli(['timeline', '--dir', DAMAGED, '--job', 'job-damaged', '--width', '60']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /warning: skipped 3 corrupt lines in job-damaged/);
+  });
+
+  it('a truncated .gz is named by timeline and fails replay --check', async () => {
+    const dir = tempDir();
+    const log = await EventLog.open({ dir, jobId: 'cut', rotateBytes: 2048 });
+    await log.append({ event_type: 'job_started', data: { config: {}, total_items: 1 } });
+    for (let i = 0; i < 60; i++) {
+      await log.append({
+        event_type: 'agent_progress',
+        agent_id: 'agent-1',
+        data: { item_id: `item-${i}`, step: 'build', progress_pct: 50 },
+      });
+    }
+    await log.close();
+    const gz = fs
+      .readdirSync(path.join(dir, 'cut'))
+      .filter((f) => f.endsWith('.jsonl.gz'))
+      .sort()[0] as string;
+    const file = path.join(dir, 'cut', gz);
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+    fs.rmSync(file.replace(/\.jsonl\.gz$/, '.idx'));
+    const timeline = await runCli(['timeline', '--dir', dir, '--job', 'cut', '--width', '60']);
+    assert.match(timeline.stderr, new RegExp(`could not read all of cut/${gz.replace(/\./g, '\\.')}`));
+    const replay = await runCli(['replay', '--dir', dir, '--job', 'cut', '--check']);
+    assert.equal(replay.code, 4);
+    assert.match(replay.stderr, /could not read all of cut\//);
+  });
+});

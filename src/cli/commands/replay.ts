@@ -4,6 +4,7 @@ import { checkReplay, replayJob, type JobState, type ReplayOptions } from '../..
 import { parseMicros } from '../../core/clock.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { readEvents } from '../../core/read/reader.js';
+import { reportSkipped } from '../report-skipped.js';
 import { parseTimeArg } from '../../core/read/time-parse.js';
 import { formatPretty } from '../format/event.js';
 import { formatJobState, formatStepChange } from '../format/replay.js';
@@ -80,9 +81,15 @@ export async function runReplay(flags: ReplayFlags, output: Output): Promise<Job
       ? JSON.stringify(state, null, 2) + '\n'
       : (step ? '\n' : '') + formatJobState(state, ctx),
   );
+  reportSkipped(events.stats, output);
   if (flags.check === true) {
-    const { ok, problems } = checkReplay(state);
-    if (!ok) {
+    const { problems } = checkReplay(state);
+    // A line the read had to skip is an event the replay cannot account for (issue 11).
+    for (const [job, s] of events.stats) {
+      if (s.corrupt > 0) problems.push(`${s.corrupt} corrupt lines of job ${job} were skipped`);
+      for (const damage of s.damaged ?? []) problems.push(`could not read all of ${job}/${damage}`);
+    }
+    if (problems.length > 0) {
       // Problems name items and agents of the log: escaped, one line each.
       for (const problem of problems) output.err(`replay: ${visible(problem)}\n`);
       throw new DataError(

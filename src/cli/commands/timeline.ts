@@ -4,6 +4,7 @@ import { replayJob } from '../../core/insight/replay.js';
 import { drawTimeline, TIMELINE_GLYPHS, timelineOf, type Timeline } from '../../core/insight/timeline.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { readEvents } from '../../core/read/reader.js';
+import { reportSkipped } from '../report-skipped.js';
 import { duration } from '../../core/summary.js';
 import { displayTime } from '../format/event.js';
 import { visible } from '../format/visible.js';
@@ -38,7 +39,10 @@ export function registerTimeline(program: Command, output: Output): void {
 
 export async function runTimeline(flags: TimelineFlags, output: Output): Promise<Timeline> {
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
-  const timeline = timelineOf(await replayJob(readEvents({ dir, jobs: [flags.job] })));
+  const events = readEvents({ dir, jobs: [flags.job] });
+  const timeline = timelineOf(await replayJob(events));
+  // Skipped lines and unreadable segments are said: an agent may only look still running (issue 11).
+  reportSkipped(events.stats, output);
   if (flags.json === true) {
     output.out(JSON.stringify(timeline, null, 2) + '\n');
     return timeline;
