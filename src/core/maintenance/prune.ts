@@ -24,6 +24,7 @@ import {
   tempFileOwner,
 } from '../paths.js';
 import { currentSegmentFile } from '../recover.js';
+import { JOB_SUMMARY_FILE } from '../read/job-status.js';
 import { indexFileOf } from '../segment-index.js';
 import { archiveDirFor, archiveManifest, assertArchiveOutside, moveIntoArchive } from './archive.js';
 import type { PrunePolicy } from './prune-policy.js';
@@ -215,7 +216,7 @@ function isArchived(name: string): boolean {
     !name.endsWith('.lock') &&
     !name.endsWith('.takeover') &&
     tempFileOwner(name) === undefined &&
-    name !== 'index.json'
+    name !== JOB_SUMMARY_FILE
   );
 }
 
