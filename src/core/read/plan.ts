@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import { openRegular } from '../fsutil.js';
 import { readCurrentSegment } from '../recover.js';
 import path from 'node:path';
@@ -80,7 +81,7 @@ async function planCurrent(
   const lastTs = read.index.blocks.at(-1)?.ts[1];
   const pastUntil = want.untilUs !== undefined && lastTs !== undefined && parseMicros(lastTs) >= want.untilUs;
   if (!compressed && indexedEnd < size && !pastUntil) ranges.push({ file, from: indexedEnd });
-  const problem = compressed ? undefined : await checkRangeStarts(file, ranges, read.index.blocks);
+  const problem = compressed ? undefined : await checkBoundaries(file, size, ranges, read.index.blocks);
   return problem === undefined ? { ranges, skippedThrough } : { ...whole, problem };
 }
 
@@ -103,30 +104,80 @@ function wanted(block: BlockEntry, want: BlockWant): boolean {
 }
 
 /**
- * The index is trusted only where it can be checked cheaply: every range to read must start right
- * after a newline, with the line of the seq the index says.
+ * The index is trusted only where it can be checked cheaply (format.md section 8): wherever a range
+ * starts or stops inside the segment, the index's boundary must still be right after a newline and
+ * before the line of the seq the index says comes next. Where a range stops matters as much as where
+ * one starts: bytes inserted or removed before it (a line added by hand) move the indexed end into
+ * the middle of a line, and reading up to it and then on from it would cut that line in two (a valid
+ * event lost, two corrupt lines counted). No check is needed at 0 and at the end of the file, nor
+ * between joined blocks: those bytes are read whole, whatever they hold.
  */
-async function checkRangeStarts(
+async function checkBoundaries(
   file: string,
+  size: number,
   ranges: ReadRange[],
   blocks: BlockEntry[],
 ): Promise<string | undefined> {
-  const firstSeqAt = new Map(blocks.map((b) => [b.off[0], b.seq[0]]));
+  // The seq of the line each boundary comes before: a block's first, or the one after the last block.
+  const seqAt = new Map(blocks.map((b) => [b.off[0], b.seq[0]]));
+  const last = blocks.at(-1);
+  if (last !== undefined) seqAt.set(last.off[1], last.seq[1] + 1);
+  const boundaries = new Set(
+    ranges.flatMap((r) => [r.from, r.to ?? size]).filter((at) => at > 0 && at < size),
+  );
   const handle = await openRegular(file, 'r');
   try {
-    const probe = Buffer.alloc(32);
-    for (const range of ranges) {
-      const expected = firstSeqAt.get(range.from);
-      if (expected === undefined || range.from === 0) continue;
-      const { bytesRead } = await handle.read(probe, 0, probe.length, range.from - 1);
-      if (!probe.toString('latin1', 0, bytesRead).startsWith(`\n{"seq":${expected},`)) {
-        return `block at byte ${range.from} of ${path.basename(file)} does not start with the line of seq ${expected}`;
+    for (const at of boundaries) {
+      const seq = seqAt.get(at);
+      if (seq === undefined || !(await boundaryAgrees(handle, at, seq))) {
+        const name = path.basename(file);
+        return at === last?.off[1]
+          ? `the bytes after the last block (byte ${at} of ${name}) do not start with the line of seq ${seq}`
+          : `block at byte ${at} of ${name} does not start with the line of seq ${seq ?? '?'}`;
       }
     }
   } finally {
     await handle.close();
   }
   return undefined;
+}
+
+/**
+ * Whether the line at `at` starts right after a newline and is the record of `seq` (or its start, at
+ * the end of the file: a line being written). A block can also start with corrupt lines, skipped
+ * after the block before it filled (BlockBuilder): then the line before `at` must be that of `seq - 1`,
+ * so that no line has moved across `at`. A record of another seq there means lines have moved.
+ */
+async function boundaryAgrees(handle: FileHandle, at: number, seq: number): Promise<boolean> {
+  const probe = Buffer.alloc(32);
+  const { bytesRead } = await handle.read(probe, 0, probe.length, at - 1);
+  const text = probe.toString('latin1', 0, bytesRead);
+  if (!text.startsWith('\n')) return false;
+  const line = text.slice(1);
+  const expected = `{"seq":${seq},`;
+  if (line.startsWith(expected)) return true;
+  if (bytesRead < probe.length && !line.includes('\n') && expected.startsWith(line)) return true;
+  if (line.startsWith('{"seq":') || seq === 1) return false;
+  return (await lineBefore(handle, at, 32)).startsWith(`{"seq":${seq - 1},`);
+}
+
+/** The first `length` bytes (or fewer) of the line that ends with the `\n` just before `at`. */
+async function lineBefore(handle: FileHandle, at: number, length: number): Promise<string> {
+  const window = Buffer.alloc(64 * 1024);
+  // The line's start: after the newline before it, searched backwards a window at a time.
+  let start = 0;
+  for (let end = at - 1; end > 0; end -= window.length) {
+    const from = Math.max(0, end - window.length);
+    const { bytesRead } = await handle.read(window, 0, end - from, from);
+    const newline = window.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (newline !== -1) {
+      start = from + newline + 1;
+      break;
+    }
+  }
+  const head = Buffer.alloc(Math.min(length, at - 1 - start));
+  const { bytesRead } = await handle.read(head, 0, head.length, start);
+  return head.toString('latin1', 0, bytesRead);
 }
 
 /** The block-level parts of a filter: which event types and agents can match. */
