@@ -273,6 +273,8 @@ describe('names the log uses for itself', () => {
     it(`job id ${job} is refused by the writer and the CLI (exit 2)`, async () => {
       const dir = tempDir();
       await assert.rejects(EventLog.open({ dir, jobId: job }), /the log uses that name itself/);
+      // A directory that holds a log (an empty one is exit 3 before the job id is looked at).
+      await writeJob(dir, 'other', 1);
       const run = await runCli(['query', '--dir', dir, '--job', job]);
       assert.equal(run.code, 2, run.stderr);
     });

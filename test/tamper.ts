@@ -4,7 +4,17 @@ import zlib from 'node:zlib';
 import { EventLog } from '../src/index.js';
 import { progressEvent, segmentFiles } from './helpers.js';
 
-export type TamperKind = 'edit' | 'delete' | 'insert' | 'swap' | 'drop-segment' | 'truncate-gzip';
+export type TamperKind =
+  | 'edit'
+  | 'delete'
+  | 'insert'
+  | 'swap'
+  | 'drop-segment'
+  | 'truncate-gzip'
+  | 'drop-newest-segment'
+  | 'drop-stream'
+  | 'drop-manifest'
+  | 'segment-to-dir';
 export const TAMPER_KINDS: TamperKind[] = [
   'edit',
   'delete',
@@ -12,6 +22,18 @@ export const TAMPER_KINDS: TamperKind[] = [
   'swap',
   'drop-segment',
   'truncate-gzip',
+  'drop-newest-segment',
+  'drop-stream',
+  'drop-manifest',
+  'segment-to-dir',
+];
+
+/** Tamperings that remove data whole: verify must name them without a head kept elsewhere (issue 11). */
+export const REMOVALS: TamperKind[] = [
+  'drop-newest-segment',
+  'drop-stream',
+  'drop-manifest',
+  'segment-to-dir',
 ];
 
 /** A job of several segments (the older ones sealed and compressed) to tamper with. */
@@ -42,6 +64,24 @@ export function tamper(jobDir: string, kind: TamperKind, random: () => number): 
     const middle = pick(files.slice(1, -1));
     fs.rmSync(middle);
     return { kind, segment: path.basename(files[files.indexOf(middle) + 1] as string), seq: baseSeq(middle) };
+  }
+  if (kind === 'drop-newest-segment' || kind === 'drop-stream') {
+    const newest = files.at(-1) as string;
+    for (const file of kind === 'drop-stream' ? files : [newest]) {
+      fs.rmSync(file);
+      fs.rmSync(file.replace(/\.jsonl(\.gz)?$/, '.idx'), { force: true });
+    }
+    return { kind, segment: path.basename(newest).replace(/\.gz$/, ''), seq: baseSeq(newest) };
+  }
+  if (kind === 'drop-manifest') {
+    fs.rmSync(path.join(jobDir, 'LOG.json'));
+    return { kind, segment: 'LOG.json', seq: 0 };
+  }
+  if (kind === 'segment-to-dir') {
+    const file = pick(files);
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    return { kind, segment: path.basename(file), seq: baseSeq(file) };
   }
   if (kind === 'truncate-gzip') {
     const gz = pick(files.filter((f) => f.endsWith('.gz')));

@@ -82,10 +82,18 @@ export function addFilterOptions(command: Command, env: NodeJS.ProcessEnv = proc
       [],
     )
     .hook('preAction', async (_command, action) => {
-      const flags = action.opts<{ dir?: string; kind?: string[]; job?: string[] }>();
+      const flags = action.opts<{
+        dir?: string;
+        kind?: string[];
+        job?: string[];
+        follow?: boolean;
+        untilDone?: boolean;
+      }>();
       if (!flags.kind?.length) return;
+      // The same directory rule as the command's own (tail -f may wait for the first job).
+      const need = flags.follow === true || flags.untilDone === true ? 'log-or-new' : 'log';
       await checkKinds(flags.kind, () =>
-        eventTypesInLog(locateEventsDir({ dir: flags.dir, env }), flags.job ?? []),
+        eventTypesInLog(locateEventsDir({ dir: flags.dir, env, need }), flags.job ?? []),
       );
     });
 }

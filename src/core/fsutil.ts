@@ -1,5 +1,15 @@
 import fs from 'node:fs/promises';
-import { closeSync, constants, fstatSync, fsyncSync, openSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { DataError } from './errors.js';
 import { tempPathFor } from './paths.js';
@@ -55,6 +65,16 @@ export async function readRegularFile(file: string): Promise<string> {
     return await handle.readFile('utf8');
   } finally {
     await handle.close();
+  }
+}
+
+/** readRegularFile for code that must not yield. */
+export function readRegularFileSync(file: string): string {
+  const fd = openRegularSync(file, 'r');
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -140,6 +160,25 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw err;
   }
   await fsyncDir(path.dirname(file));
+}
+
+/** writeFileAtomic for code that must not yield (a writer's rotation). */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  const tmp = tempPathFor(file);
+  try {
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDirSync(path.dirname(file));
 }
 
 /**

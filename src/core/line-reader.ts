@@ -15,6 +15,8 @@ export interface ReadStats {
   indexProblems?: string[];
   /** Compressed segments that could not be read to their end (a corrupt or truncated gzip). */
   damaged?: string[];
+  /** Why the whole job was not read (a job directory without its LOG.json). */
+  skipped?: string;
   /** Bytes read from disk (compressed bytes for a `.gz`): what a query cost. */
   bytesRead?: number;
 }

@@ -4,6 +4,8 @@ import path from 'node:path';
 export const DEFAULT_EVENTS_DIR = path.join('.mmm', 'mapreduce', 'events');
 export const MANIFEST_FILE = 'LOG.json';
 export const QUARANTINE_DIR = 'quarantine';
+/** The per-job summary cache `events jobs` reads (format.md section 8). */
+export const JOB_SUMMARY_FILE = 'index.json';
 
 const SEQ_DIGITS = 20;
 const SEGMENT_NAME = /^events-(.+)-(\d{20})\.jsonl(\.gz)?$/;

@@ -51,6 +51,18 @@ export async function listSegments(jobDir: string, stream?: string): Promise<Seg
 }
 
 /**
+ * Entries of a job directory named like segments that are not regular files (a directory, a link, a
+ * FIFO): never read, but damage where a segment should be.
+ */
+export async function irregularSegmentEntries(jobDir: string): Promise<SegmentName[]> {
+  const entries = await fs.readdir(jobDir, { withFileTypes: true });
+  return entries
+    .filter((entry) => !entry.isFile())
+    .map((entry) => parseSegmentFileName(entry.name))
+    .filter((s): s is SegmentName => s !== undefined);
+}
+
+/**
  * The segments to read, per stream in log order: one per base seq, the plain file when a segment
  * exists both plain and compressed (a compression that has not removed the plain file yet).
  */

@@ -3,13 +3,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chainOf, type Chain } from './chain.js';
 import { parseMicros } from './clock.js';
-import { InvalidArgumentError } from './errors.js';
+import { DataError, InvalidArgumentError, NotFoundError } from './errors.js';
+import { acquireJobGate } from './job-gate.js';
+import type { HeldLock } from './lock.js';
+import { readManifest } from './manifest.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import { parseJobDirName, QUARANTINE_DIR, type SegmentName } from './paths.js';
 import { parseRecord } from './record.js';
-import { readableSegments } from './recover.js';
+import { irregularSegmentEntries, readableSegments } from './recover.js';
+import { missingNewestSegment } from './stream-records.js';
 import { checkSegmentIndex, readSegmentIndex } from './segment-index.js';
-import { listJobIds, openJob } from './read/jobs-dir.js';
+import { listJobDirsWithoutManifest, listJobIds, missingManifest, openJob } from './read/jobs-dir.js';
 
 export type ProblemKind =
   | 'corrupt-line'
@@ -23,7 +27,10 @@ export type ProblemKind =
   | 'index-mismatch'
   | 'unreadable'
   | 'head-mismatch'
-  | 'keyed-chain';
+  | 'keyed-chain'
+  | 'missing-segment'
+  | 'unrecorded-stream'
+  | 'no-manifest';
 
 /** The first problem of one kind in a stream: where it is, precisely enough to look at it. */
 export interface Problem {
@@ -57,9 +64,18 @@ export interface StreamReport {
   problems: Problem[];
 }
 
+/** A job directory verify could not read as a log at all (its LOG.json is gone or broken). */
+export interface JobProblem {
+  kind: 'no-manifest';
+  job: string;
+  message: string;
+}
+
 export interface VerifyReport {
   ok: boolean;
   streams: StreamReport[];
+  /** Job directories that hold a log's files but no readable LOG.json: damage, not absence. */
+  jobs: JobProblem[];
   /** Files in quarantine/ (torn tails cut off by recovery): not problems, but worth knowing. */
   quarantined: number;
 }
@@ -94,11 +110,22 @@ export function parseExpectedHeads(values: string[]): Record<string, string> {
  */
 export async function verifyLog(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const streams: StreamReport[] = [];
+  const jobs: JobProblem[] = [];
   let quarantined = 0;
-  for (const job of options.jobs?.length ? options.jobs : await listJobIds(dir)) {
-    const { jobDir, manifest } = await openJob(dir, job);
+  const selected = options.jobs?.length
+    ? options.jobs
+    : [...(await listJobIds(dir)), ...(await listJobDirsWithoutManifest(dir)).map((d) => d.job)].sort();
+  for (const job of selected) {
+    const opened = await openJobOrProblem(dir, job);
+    if ('kind' in opened) {
+      jobs.push(opened);
+      continue;
+    }
+    const { jobDir, manifest } = opened;
     quarantined += await countFiles(path.join(jobDir, QUARANTINE_DIR));
     const segments = await readableSegments(jobDir);
+    const irregular = await irregularSegmentEntries(jobDir);
+    const records = await streamRecordFindings(jobDir);
     let chain: Chain | undefined;
     let keyProblem: string | undefined;
     try {
@@ -106,7 +133,12 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
     } catch (err) {
       keyProblem = `${(err as Error).message}: ${(err as { hint?: string }).hint ?? 'verify needs its key'}`;
     }
-    for (const stream of new Set(segments.map((s) => s.stream))) {
+    const names = new Set([
+      ...segments.map((s) => s.stream),
+      ...Object.keys(manifest.streams ?? {}),
+      ...irregular.map((s) => s.stream),
+    ]);
+    for (const stream of [...names].sort()) {
       const own = segments.filter((s) => s.stream === stream);
       if (chain === undefined) {
         const report = emptyReport(job, stream, 1, '', own.length);
@@ -116,6 +148,32 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
       }
       const start = manifest.start[stream] ?? { seq: 1, prev: chain.genesis(manifest.log_id, stream) };
       const report = await verifyStream(jobDir, job, stream, own, start, chain);
+      for (const entry of irregular.filter((s) => s.stream === stream)) {
+        addProblem(report, 'unreadable', entry.file, entry.baseSeq, undefined, 'it is not a regular file');
+      }
+      const missing = records.missing.get(stream);
+      if (missing !== undefined) {
+        addProblem(
+          report,
+          'missing-segment',
+          missing,
+          undefined,
+          undefined,
+          own.length === 0
+            ? 'every segment of the stream is gone (LOG.json records the stream and its newest segment)'
+            : `the stream's newest segment is gone (LOG.json records it): what was written there is lost`,
+        );
+      }
+      if (records.unrecorded.has(stream)) {
+        addProblem(
+          report,
+          'unrecorded-stream',
+          own[0]?.file ?? '',
+          undefined,
+          undefined,
+          'LOG.json does not record this stream: no writer of this log began it',
+        );
+      }
       const expected = options.expectHeads?.[`${job}/${stream}`] ?? options.expectHeads?.[stream];
       if (
         expected !== undefined &&
@@ -134,7 +192,94 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
       streams.push(report);
     }
   }
-  return { ok: streams.every((s) => s.problems.length === 0), streams, quarantined };
+  streams.push(...unmatchedHeads(options.expectHeads ?? {}, streams, jobs));
+  return {
+    ok: jobs.length === 0 && streams.every((s) => s.problems.length === 0),
+    streams,
+    jobs,
+    quarantined,
+  };
+}
+
+/** The job's manifest, or the problem that its directory holds a log's files without a readable one. */
+async function openJobOrProblem(
+  dir: string,
+  job: string,
+): Promise<Awaited<ReturnType<typeof openJob>> | JobProblem> {
+  try {
+    return await openJob(dir, job);
+  } catch (err) {
+    if (err instanceof DataError) return { kind: 'no-manifest', job, message: err.message };
+    const missing = err instanceof NotFoundError ? await missingManifest(path.join(dir, job)) : undefined;
+    if (missing === undefined) throw err;
+    return { kind: 'no-manifest', job, message: missing };
+  }
+}
+
+/**
+ * Streams LOG.json records whose newest segment is gone (stream → that segment), and streams on disk
+ * it does not record (format.md section 3). A writer creates a segment, then records it, both under the
+ * job's gate: what looks amiss without the gate is looked at again holding it, when it can be taken.
+ */
+async function streamRecordFindings(
+  jobDir: string,
+): Promise<{ missing: Map<string, string>; unrecorded: Set<string> }> {
+  const look = async () => {
+    const manifest = await readManifest(jobDir);
+    const missing = new Map<string, string>();
+    const unrecorded = new Set<string>();
+    if (manifest?.streams === undefined) return { missing, unrecorded };
+    const segments = await readableSegments(jobDir);
+    for (const stream of Object.keys(manifest.streams)) {
+      const gone = missingNewestSegment(manifest, stream, segments);
+      if (gone !== undefined) missing.set(stream, gone);
+    }
+    for (const s of segments) if (manifest.streams[s.stream] === undefined) unrecorded.add(s.stream);
+    return { missing, unrecorded };
+  };
+  const first = await look();
+  if (first.missing.size === 0 && first.unrecorded.size === 0) return first;
+  let gate: HeldLock | undefined;
+  try {
+    gate = await acquireJobGate(jobDir);
+  } catch {
+    // A read-only archive, or a gate held too long: what was seen stands.
+    return first;
+  }
+  try {
+    return await look();
+  } finally {
+    await gate.release();
+  }
+}
+
+/**
+ * A head kept elsewhere that names a stream verify did not find is a failure, not something to skip:
+ * the stream may be exactly what was removed.
+ */
+function unmatchedHeads(
+  expected: Record<string, string>,
+  streams: StreamReport[],
+  jobs: JobProblem[],
+): StreamReport[] {
+  const reports: StreamReport[] = [];
+  for (const [key, hash] of Object.entries(expected)) {
+    const slash = key.indexOf('/');
+    const [job, stream] = slash === -1 ? ['*', key] : [key.slice(0, slash), key.slice(slash + 1)];
+    const found = streams.some((s) => s.stream === stream && (job === '*' || s.job === job));
+    if (found || jobs.some((j) => j.job === job)) continue;
+    const report = emptyReport(job, stream, 1, '', 0);
+    addProblem(
+      report,
+      'head-mismatch',
+      '',
+      undefined,
+      undefined,
+      `no stream ${key} here: the kept head ${hash} cannot be found (the stream, or its job, is gone)`,
+    );
+    reports.push(report);
+  }
+  return reports;
 }
 
 async function verifyStream(

@@ -18,9 +18,15 @@ import { registerExitFlush, unregisterExitFlush } from './exit-hook.js';
 import { fsyncDir, fsyncDirSync, mkdirDurable, pathExists } from './fsutil.js';
 import { assertValidId, sanitizeIdPart } from './ids.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { acquireJobGate } from './job-gate.js';
-import { ensureManifest } from './manifest.js';
-import { DEFAULT_EVENTS_DIR, lockFileName, segmentFileName } from './paths.js';
+import { acquireJobGate, withJobGate } from './job-gate.js';
+import { ensureManifest, type Manifest } from './manifest.js';
+import {
+  DEFAULT_EVENTS_DIR,
+  lockFileName,
+  parseSegmentFileName,
+  segmentFileName,
+  type SegmentName,
+} from './paths.js';
 import { serializeRecord } from './record.js';
 import { currentSegmentFile, readableSegments, recoverStream, segmentStartUs } from './recover.js';
 import { isCompressed, MAX_LINE_BYTES } from './line-reader.js';
@@ -31,6 +37,12 @@ import { IndexAppender } from './index-appender.js';
 import { DEFAULT_BLOCK_BYTES, readSegmentIndex, sealSegment } from './segment-index.js';
 import { compressSegment } from './compress.js';
 import { humanBytes, truncateLargestStrings } from './truncate.js';
+import {
+  assertStreamWhole,
+  recordNewestSegment,
+  recordNewestSegmentSync,
+  recordsSegmentSync,
+} from './stream-records.js';
 
 /**
  * When `append()` resolves (DESIGN.md section 3):
@@ -127,6 +139,8 @@ export class EventLog {
   private flushTimer: NodeJS.Timeout | undefined;
   private lastWriteError: WriteError | undefined;
   private readonly ids = new Map<string, Promise<Receipt>>();
+  /** buffered mode: a rotation waiting for the job's gate, which then writes the rest; flush() waits. */
+  private rotating: Promise<void> | undefined;
   /** Seals of rotated segments still being computed; close() waits for them. */
   private readonly sealing = new Set<Promise<void>>();
   private lastEventType: string | undefined;
@@ -218,7 +232,14 @@ export class EventLog {
         }
         // Refuses a keyed log without its key (and the reverse) before any stream is claimed.
         const chain = chainOf(manifest, key);
-        return { manifest, chain, ...(await claimStream(jobDir, jobId, options.stream)) };
+        const claimed = await claimStream(jobDir, jobId, options.stream);
+        try {
+          await assertStreamWhole(jobDir, manifest, claimed.stream);
+        } catch (err) {
+          await claimed.lock.release();
+          throw err;
+        }
+        return { manifest, chain, ...claimed };
       });
       try {
         const tail = await recoverStream(
@@ -236,12 +257,7 @@ export class EventLog {
           );
         }
         const file = path.join(jobDir, tail.segmentFile);
-        const isNew = !(await pathExists(file));
-        const segment = SegmentFile.open(file, tail.size);
-        if (isNew) {
-          segment.syncSync();
-          await fsyncDir(jobDir);
-        }
+        const segment = await openActiveSegment(jobDir, stream, file, tail.size, manifest);
         // The index reports its failures through the log, which needs the index to be built.
         const owner: { log?: EventLog } = {};
         const index = await IndexAppender.reopen(file, tail.size, settings.indexBlockBytes, (err) =>
@@ -322,6 +338,7 @@ export class EventLog {
   async flush(): Promise<void> {
     if (this.durability === 'buffered') {
       this.writeUnwritten();
+      while (this.rotating !== undefined) await this.rotating;
       if (this.lastWriteError !== undefined) throw this.lastWriteError;
     }
     while (this.draining !== undefined) await this.draining;
@@ -367,7 +384,7 @@ export class EventLog {
   /** Called from the process 'exit' hook: buffered events are written and synced synchronously. */
   flushOnExit(): void {
     try {
-      this.writeUnwritten();
+      this.writeUnwritten(true);
       this.segment.syncSync();
     } catch (err) {
       this.report(err instanceof EventsError ? err : new WriteError(String(err), errnoCode(err)));
@@ -470,19 +487,41 @@ export class EventLog {
         queued.resolve(formed.receipt);
         this.echo?.write(formed.record, formed.line);
       }
-      this.rotateIfFull(this.chain.seq + 1);
+      if (this.rotationDue()) await this.rotate();
     }
   }
 
-  /**
-   * Seals the active segment once it is full and starts the next one, whose first record continues the
-   * seq and the chain. Runs between batches, so nothing is in flight. A failure is reported and the
-   * writer keeps appending to the full segment, trying again after the next batch.
-   */
-  private rotateIfFull(nextSeq: number): void {
+  /** Whether the active segment is full (rotateBytes) or old (rotateAgeMs). */
+  private rotationDue(): boolean {
     this.segmentStartedMs ??= Date.now();
     const tooOld = Date.now() - this.segmentStartedMs >= this.settings.rotateAgeMs;
-    if (this.segment.size < this.settings.rotateBytes && !tooOld) return;
+    return this.segment.size >= this.settings.rotateBytes || tooOld;
+  }
+
+  /**
+   * Seals the active segment and starts the next one, whose first record continues the seq and the
+   * chain: between batches, holding the job's gate, because LOG.json records the new segment before a
+   * line is written there (format.md section 3). A failure is reported and the writer keeps appending
+   * to the full segment, trying again after the next batch.
+   */
+  private async rotate(): Promise<void> {
+    let gate: HeldLock;
+    try {
+      gate = await acquireJobGate(this.jobDir);
+    } catch (err) {
+      this.report(asWriteError(err, `cannot rotate ${this.segment.file}`));
+      return;
+    }
+    try {
+      // Buffered mode forms events before writing them: the next segment starts at the first unwritten.
+      this.startNextSegment(this.unwritten[0]?.record.seq ?? this.chain.seq + 1);
+    } finally {
+      await gate.release();
+    }
+  }
+
+  /** The synchronous part of a rotation: nothing is written between choosing nextSeq and the swap. */
+  private startNextSegment(nextSeq: number): void {
     const next = path.join(this.jobDir, segmentFileName(this.stream, nextSeq));
     let opened: SegmentFile | undefined;
     try {
@@ -490,17 +529,18 @@ export class EventLog {
       opened = SegmentFile.open(next, 0);
       opened.syncSync();
       fsyncDirSync(this.jobDir);
+      recordNewestSegmentSync(this.jobDir, this.stream, nextSeq);
     } catch (err) {
-      if (opened !== undefined) {
-        opened.close();
-        fs.rmSync(next, { force: true });
+      // Once LOG.json names the new segment (a directory sync failed after), it must stay: go on there.
+      if (opened === undefined || !recordsSegmentSync(this.jobDir, this.stream, nextSeq)) {
+        if (opened !== undefined) {
+          opened.close();
+          fs.rmSync(next, { force: true });
+        }
+        this.report(asWriteError(err, `cannot start ${next}`));
+        return;
       }
-      this.report(
-        err instanceof EventsError
-          ? err
-          : new WriteError(`cannot start ${next}: ${String(err)}`, errnoCode(err)),
-      );
-      return;
+      this.report(asWriteError(err, `started ${next}, but`));
     }
     const sealed = this.segment.file;
     this.index.close();
@@ -519,15 +559,7 @@ export class EventLog {
       .then(async () => {
         if (this.compress) await compressSegment(file);
       })
-      .catch((err: unknown) => {
-        this.report(
-          err instanceof EventsError
-            ? err
-            : new WriteError(`cannot seal or compress ${file}: ${errnoCode(err)}`, errnoCode(err), {
-                cause: err,
-              }),
-        );
-      });
+      .catch((err: unknown) => this.report(asWriteError(err, `cannot seal or compress ${file}`)));
     this.sealing.add(sealing);
     void sealing.finally(() => this.sealing.delete(sealing));
     return sealing;
@@ -567,7 +599,12 @@ export class EventLog {
     }
     this.unwritten.push(formed);
     this.unwrittenBytes += formed.line.length;
-    if (this.unwrittenBytes >= this.settings.batchBytes && this.lastWriteError === undefined) {
+    // While a rotation waits for the gate, it writes the rest itself once done.
+    if (
+      this.unwrittenBytes >= this.settings.batchBytes &&
+      this.lastWriteError === undefined &&
+      this.rotating === undefined
+    ) {
       this.writeUnwritten();
     } else {
       this.scheduleFlush(this.settings.flushMs);
@@ -584,10 +621,14 @@ export class EventLog {
     this.flushTimer.unref();
   }
 
-  /** Writes what is buffered, a batch at a time; on failure keeps the rest, reports, and retries later. */
-  private writeUnwritten(): void {
+  /**
+   * Writes what is buffered, a batch at a time; on failure keeps the rest, reports, and retries later.
+   * A rotation needs the job's gate, so it runs apart and writes the rest when it is done; at exit
+   * (`final`) everything goes to the segment there is.
+   */
+  private writeUnwritten(final = false): void {
     let done = 0;
-    while (done < this.unwritten.length) {
+    while (done < this.unwritten.length && (final || this.rotating === undefined)) {
       const room = this.batchRoom();
       const batch: Formed[] = [];
       let bytes = 0;
@@ -613,16 +654,24 @@ export class EventLog {
       this.unwrittenBytes -= bytes;
       this.lastWriteError = undefined;
       for (const formed of batch) this.echo?.write(formed.record, formed.line);
-      // In buffered mode later events may be formed already: the next segment starts at the first unwritten.
-      const firstUnwritten = this.unwritten[done];
-      this.rotateIfFull(firstUnwritten === undefined ? this.chain.seq + 1 : firstUnwritten.record.seq);
+      if (!final && this.rotationDue()) {
+        // The next segment starts at the first event still unwritten when the rotation gets the gate.
+        this.rotating = this.rotate().then(() => {
+          this.rotating = undefined;
+          this.writeUnwritten();
+        });
+      }
     }
-    this.unwritten = done === this.unwritten.length ? [] : this.unwritten.slice(done);
+    if (done > 0) this.unwritten = done === this.unwritten.length ? [] : this.unwritten.slice(done);
   }
 
-  /** How much the next batch may hold: a batch never runs past the point where the segment rotates. */
+  /**
+   * How much the next batch may hold: a batch never runs past the point where the segment rotates;
+   * past it (a rotation that failed, or at exit), a whole batch.
+   */
   private batchRoom(): number {
-    return Math.min(this.settings.batchBytes, this.settings.rotateBytes - this.segment.size);
+    const left = this.settings.rotateBytes - this.segment.size;
+    return left > 0 ? Math.min(this.settings.batchBytes, left) : this.settings.batchBytes;
   }
 }
 
@@ -637,6 +686,44 @@ async function unsealedOlderSegments(jobDir: string, stream: string, active: str
     if (!('index' in read) || read.index.seal === undefined) unsealed.push(current.file);
   }
   return unsealed;
+}
+
+/**
+ * Opens the segment a writer appends to. A new one is created, and LOG.json made to record it before a
+ * line is written there (format.md section 3), in one step under the job's gate: verify, looking under
+ * the gate, sees either neither or both.
+ */
+async function openActiveSegment(
+  jobDir: string,
+  stream: string,
+  file: string,
+  size: number,
+  manifest: Manifest,
+): Promise<SegmentFile> {
+  const { baseSeq } = parseSegmentFileName(path.basename(file)) as SegmentName;
+  if ((manifest.streams?.[stream]?.newest_segment ?? 0) >= baseSeq) return SegmentFile.open(file, size);
+  return withJobGate(jobDir, async () => {
+    const isNew = !(await pathExists(file));
+    const segment = SegmentFile.open(file, size);
+    try {
+      if (isNew) {
+        segment.syncSync();
+        await fsyncDir(jobDir);
+      }
+      await recordNewestSegment(jobDir, stream, baseSeq);
+      return segment;
+    } catch (err) {
+      segment.close();
+      if (isNew) await fs.promises.rm(file, { force: true });
+      throw err;
+    }
+  });
+}
+
+/** A failure as the typed error the writer reports: library errors as they are, errno failures named. */
+function asWriteError(err: unknown, what: string): EventsError {
+  if (err instanceof EventsError) return err;
+  return new WriteError(`${what}: ${errnoCode(err)}`, errnoCode(err), { cause: err });
 }
 
 function isTerminal(eventType: string | undefined): boolean {

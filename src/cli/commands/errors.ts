@@ -29,7 +29,7 @@ export function registerErrors(program: Command, output: Output): void {
 }
 
 export async function runErrors(flags: ErrorsFlags, output: Output): Promise<ErrorReport> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const utc = flags.utc === true;
   const reader = readEvents({
     dir,

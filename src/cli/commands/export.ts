@@ -36,7 +36,10 @@ export function registerExport(program: Command, output: Output): void {
 }
 
 export async function runExport(flags: ExportFlags, output: Output): Promise<ExportResult> {
-  const options = { dir: locateEventsDir({ dir: flags.dir, env: output.io.env }), ...toFilter(flags) };
+  const options = {
+    dir: locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' }),
+    ...toFilter(flags),
+  };
   let result: ExportResult;
   if (flags.output === undefined) {
     result = await exportEvents(options, flags.format, async (text) => {

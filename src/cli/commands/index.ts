@@ -32,7 +32,7 @@ export function registerIndex(program: Command, output: Output): void {
 }
 
 export async function runIndex(flags: IndexFlags, output: Output): Promise<IndexReport[]> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const reports =
     flags.rebuild === true ? await rebuildIndexes(dir, flags.job) : await checkIndexes(dir, flags.job);
   if (flags.json === true) {

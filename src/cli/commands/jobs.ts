@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import type { ReadStats } from '../../core/line-reader.js';
 import { jobStatus, type JobRunState, type JobStatus } from '../../core/read/job-status.js';
-import { listJobIds } from '../../core/read/jobs-dir.js';
+import { listJobsToRead } from '../../core/read/jobs-dir.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { parseTimeArg } from '../../core/read/time-parse.js';
 import { parseMicros } from '../../core/clock.js';
@@ -10,6 +11,7 @@ import { displayTime } from '../format/event.js';
 import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
 import { choiceArg, dirOption, integerArg } from '../options.js';
+import { reportSkipped } from '../report-skipped.js';
 
 const STATES: readonly JobRunState[] = ['running', 'completed', 'failed', 'paused', 'stopped'];
 
@@ -38,26 +40,46 @@ export function registerJobs(program: Command, output: Output): void {
     .option('--utc', 'print times in UTC')
     .option('--json', 'print JSON')
     .action(async (flags: JobsFlags) => {
-      const jobs = await runJobs(flags, output);
+      const { jobs, unreadable } = await runJobs(flags, output);
       output.out(
         flags.json === true
           ? JSON.stringify(jobs, null, 2) + '\n'
           : formatJobs(jobs, output, flags.utc === true),
       );
+      reportSkipped(new Map([...unreadable, ...skippedOf(jobs)]), output);
     });
 }
 
-export async function runJobs(flags: JobsFlags, output: Output): Promise<JobStatus[]> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+/** The rows, and the job directories that could not be listed (no LOG.json): said on stderr. */
+export async function runJobs(
+  flags: JobsFlags,
+  output: Output,
+): Promise<{ jobs: JobStatus[]; unreadable: Map<string, ReadStats> }> {
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const sinceUs =
     flags.since === undefined ? undefined : parseTimeArg('--since', flags.since, { utc: flags.utc });
   const rows: JobStatus[] = [];
-  for (const job of await listJobIds(dir)) rows.push(await jobStatus(dir, job));
-  return rows
+  const unreadable = new Map<string, ReadStats>();
+  for (const job of await listJobsToRead(dir, unreadable)) rows.push(await jobStatus(dir, job));
+  const jobs = rows
     .filter((r) => flags.status === undefined || r.status === flags.status)
     .filter((r) => sinceUs === undefined || (r.lastTs !== undefined && parseMicros(r.lastTs) >= sinceUs))
     .sort((a, b) => (b.lastTs ?? '').localeCompare(a.lastTs ?? '') || a.job.localeCompare(b.job))
     .slice(0, flags.limit);
+  return { jobs, unreadable };
+}
+
+/**
+ * What reading each listed job skipped, as the readers' stats: from the summary, so a row served from
+ * `index.json` warns as the read that made it did (issue 11).
+ */
+function skippedOf(jobs: JobStatus[]): Map<string, ReadStats> {
+  return new Map(
+    jobs.map((j) => [
+      j.job,
+      { corrupt: j.corrupt, tornTail: false, damaged: j.damaged, indexProblems: j.indexProblems },
+    ]),
+  );
 }
 
 function formatJobs(jobs: JobStatus[], output: Output, utc: boolean): string {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { prune, type PruneItem, type PruneResult } from '../../core/maintenance/prune.js';
@@ -50,7 +51,7 @@ export function registerPrune(program: Command, output: Output): void {
 }
 
 export async function runPrune(flags: PruneFlags, output: Output): Promise<PruneResult> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const config = await readPruneConfig(dir);
   const policy = toPolicy(
     config,
@@ -60,7 +61,9 @@ export async function runPrune(flags: PruneFlags, output: Output): Promise<Prune
       keepJobs: flags.keepJobs,
       maxEvents: flags.maxEvents,
       includeRunning: flags.includeRunning,
-      archive: flags.archive,
+      // A path on the command line is the shell's: relative to where it was typed (prune.json's are
+      // relative to the events directory).
+      archive: flags.archive === undefined ? undefined : path.resolve(flags.archive),
       jobs: flags.job,
     },
     dir,

@@ -76,7 +76,7 @@ export async function runQuery(
 }
 
 async function queryOnce(flags: QueryFlags, output: Output): Promise<{ printed: number; cursor: Cursor }> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const filter = toFilter(flags);
   const afterCursor = readCursorFlags(flags);
   const reader = readEvents({ dir, ...filter, afterCursor, noIndex: flags.index === false });

@@ -50,7 +50,7 @@ export function registerReplay(program: Command, output: Output): void {
 }
 
 export async function runReplay(flags: ReplayFlags, output: Output): Promise<JobState> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const ctx = { chalk: output.chalk, utc: flags.utc === true };
   const options: ReplayOptions = parseUntil(flags);
   const stop = new AbortController();

@@ -25,7 +25,7 @@ export function registerRotate(program: Command, output: Output): void {
 }
 
 export async function runRotate(flags: RotateFlags, output: Output): Promise<RotateReport[]> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const reports = await rotateJobs(dir, flags.job);
   if (flags.json === true) {
     for (const report of reports) output.out(JSON.stringify(report) + '\n');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ReadStats } from '../../core/line-reader.js';
 import path from 'node:path';
 import { chainOf } from '../../core/chain.js';
 import { readManifest } from '../../core/manifest.js';
@@ -7,6 +8,7 @@ import { locateEventsDir } from '../../core/read/locate.js';
 import { formatShow } from '../format/show.js';
 import type { Output } from '../io.js';
 import { dirOption } from '../options.js';
+import { reportSkipped } from '../report-skipped.js';
 
 export interface ShowFlags {
   dir?: string;
@@ -37,8 +39,15 @@ export async function runShow(
   flags: ShowFlags,
   output: Output,
 ): Promise<FoundEvent> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
-  const event = await findEvent(dir, job, parseEventRef(ref), { noIndex: flags.index === false });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
+  // What the read skipped is said also when the event is not found: it may be what was skipped.
+  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  let event: FoundEvent;
+  try {
+    event = await findEvent(dir, job, parseEventRef(ref), { noIndex: flags.index === false, stats });
+  } finally {
+    reportSkipped(new Map([[job, stats]]), output);
+  }
   output.out(
     flags.json === true
       ? JSON.stringify(event.record, null, 2) + '\n'

@@ -40,7 +40,7 @@ export async function runStats(
   flags: StatsFlags,
   output: Output,
 ): Promise<{ total: Stats; jobs: Record<string, Stats> }> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const utc = flags.utc === true;
   const { sinceUs, untilUs } = parseWindow(flags);
   const reader = readEvents({ dir, jobs: flags.job, sinceUs, untilUs });

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { DataError, InvalidArgumentError } from '../../core/errors.js';
-import { locateEventsDir } from '../../core/read/locate.js';
+import { holdsLog, locateEventsDir } from '../../core/read/locate.js';
 import { tailEvents, type JobOutcome } from '../../core/read/tail.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
 import type { Output } from '../io.js';
 import { dirOption, integerArg } from '../options.js';
 import { addEventFormatOptions, chooseFormat, EventPrinter, type EventFormat } from '../print-events.js';
-import { reportSkipped } from '../report-skipped.js';
+import { SkipReporter } from '../report-skipped.js';
 
 export interface TailFlags extends FilterFlags {
   dir?: string;
@@ -47,11 +47,13 @@ export async function runTail(
       '-o table prints once the events are all read; with -f use pretty or jsonl',
     );
   }
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: follow ? 'log-or-new' : 'log' });
+  if (follow && flags.job.length === 0 && !holdsLog(dir)) output.err(`waiting for the first job in ${dir}\n`);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   const tail = tailEvents({
-    dir: locateEventsDir({ dir: flags.dir, env: output.io.env }),
+    dir,
     ...toFilter(flags),
     last: flags.lines,
     follow,
@@ -59,15 +61,18 @@ export async function runTail(
     signal: stop.signal,
   });
   const printer = new EventPrinter(output, format, { chalk: output.chalk, utc: flags.utc === true });
+  // Following, what was skipped is said as it is met, not only when the tail ends (issue 11).
+  const skipped = new SkipReporter(output);
   try {
     for await (const event of tail) {
       if (!(await printer.print(event))) break;
+      if (follow) skipped.report(tail.stats);
     }
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
   printer.end();
-  reportSkipped(tail.stats, output);
+  skipped.report(tail.stats);
   if (flags.untilDone === true && tail.outcome === 'failed') {
     throw new DataError(`job ${flags.job[0] ?? ''} failed`);
   }

@@ -38,7 +38,7 @@ export function registerTimeline(program: Command, output: Output): void {
 }
 
 export async function runTimeline(flags: TimelineFlags, output: Output): Promise<Timeline> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const events = readEvents({ dir, jobs: [flags.job] });
   const timeline = timelineOf(await replayJob(events));
   // Skipped lines and unreadable segments are said: an agent may only look still running (issue 11).

@@ -33,7 +33,7 @@ export function registerTrace(program: Command, output: Output): void {
 }
 
 export async function runTrace(id: string, flags: TraceFlags, output: Output): Promise<ReadEvent[]> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const reader = readEvents({ dir, correlation: id });
   const events: ReadEvent[] = [];
   for await (const event of reader) events.push(event);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DataError } from '../../core/errors.js';
 import { locateEventsDir } from '../../core/read/locate.js';
 import { parseExpectedHeads, verifyLog, type VerifyReport } from '../../core/verify.js';
+import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';
 import { collect, dirOption, jobsOption } from '../options.js';
 
@@ -33,7 +34,7 @@ export function registerVerify(program: Command, output: Output): void {
 }
 
 export async function runVerify(flags: VerifyFlags, output: Output): Promise<VerifyReport> {
-  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env });
+  const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const report = await verifyLog(dir, { jobs: flags.job, expectHeads: parseExpectedHeads(flags.expectHead) });
   const { chalk } = output;
   if (flags.json === true) output.out(JSON.stringify(report, null, 2) + '\n');
@@ -53,9 +54,12 @@ export async function runVerify(flags: VerifyFlags, output: Output): Promise<Ver
           .filter(Boolean)
           .join(', ');
         output.out(
-          `  ${chalk.red(p.kind)} at ${where}: ${p.message}${p.count > 1 ? ` (${p.count} in this stream)` : ''}\n`,
+          `  ${chalk.red(p.kind)}${where === '' ? '' : ` at ${where}`}: ${visible(p.message)}${p.count > 1 ? ` (${p.count} in this stream)` : ''}\n`,
         );
       }
+    }
+    for (const j of report.jobs) {
+      output.out(`${chalk.red('FAILED')} ${j.job}: ${chalk.red(j.kind)}: ${visible(j.message)}\n`);
     }
     if (report.quarantined > 0)
       output.out(
@@ -64,7 +68,9 @@ export async function runVerify(flags: VerifyFlags, output: Output): Promise<Ver
   }
   if (!report.ok) {
     const bad = report.streams.filter((s) => s.problems.length > 0).length;
-    throw new DataError(`${bad} of ${report.streams.length} streams failed verification`);
+    const jobs =
+      report.jobs.length === 0 ? '' : ` and ${report.jobs.length} jobs without a readable LOG.json`;
+    throw new DataError(`${bad} of ${report.streams.length} streams failed verification${jobs}`);
   }
   return report;
 }

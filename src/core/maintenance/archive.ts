@@ -4,9 +4,10 @@ import path from 'node:path';
 import { DataError, errnoCode, InvalidArgumentError } from '../errors.js';
 import { crashPoint } from '../fault.js';
 import { removeDeadTemps } from '../dead-temps.js';
-import { fsyncDir, mkdirDurable, openRegular, writeFileAtomic } from '../fsutil.js';
-import { readManifest, type Manifest } from '../manifest.js';
-import { archivedLogDirName, MANIFEST_FILE, tempPathFor } from '../paths.js';
+import { fsyncDir, mkdirDurable, openRegular } from '../fsutil.js';
+import { readManifest, withNewestSegment, writeManifest, type Manifest } from '../manifest.js';
+import { archivedLogDirName, tempPathFor } from '../paths.js';
+import { listSegments } from '../recover.js';
 
 /**
  * Where a log goes in an archive: `<archive>/<job>` when that is free or holds this same log (a job
@@ -25,25 +26,43 @@ export async function archiveDirFor(archive: string, manifest: Manifest): Promis
 
 /**
  * Makes sure the archived log has its LOG.json before any segment lands there, so the archive is an
- * events directory at every step. An archive that has it already keeps its own `start` (it holds the
- * older segments) and gains the streams it did not know.
+ * events directory at every step. An archive that has it already keeps its own `start` for the streams
+ * it holds segments of, and takes the log's for the others. The streams LOG.json records (format.md
+ * section 3) are the archive's own: each segment is recorded as it lands (recordNewestSegment), and a
+ * `whole` job brings its record along, so a segment lost on the way is named there too.
  */
-export async function archiveManifest(target: string, manifest: Manifest): Promise<void> {
+export async function archiveManifest(target: string, manifest: Manifest, whole: boolean): Promise<void> {
   await mkdirDurable(target);
   // Copies a killed prune left half-made are of no use: the move they were part of starts again.
   await removeDeadTemps(target);
   const there = await readManifest(target);
   if (there === undefined) {
-    await writeFileAtomic(path.join(target, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    const streams = whole ? manifest.streams : {};
+    await writeManifest(target, { ...manifest, streams });
     return;
   }
   if (there.log_id !== manifest.log_id) {
     throw new DataError(`${target} holds the log ${there.log_id}, not ${manifest.log_id}`);
   }
-  const missing = Object.keys(manifest.start).filter((stream) => there.start[stream] === undefined);
-  if (missing.length === 0) return;
-  for (const stream of missing) there.start[stream] = manifest.start[stream] as Manifest['start'][string];
-  await writeFileAtomic(path.join(target, MANIFEST_FILE), JSON.stringify(there, null, 2) + '\n');
+  // Where a stream starts in the archive is where it started in the log when its first segment landed
+  // here (a prune may have deleted older ones before archiving began); once it has segments here, the
+  // log's later start (after them) says nothing about the archive.
+  const landed = new Set((await listSegments(target)).map((s) => s.stream));
+  const start = Object.fromEntries([
+    ...Object.entries(there.start).filter(([stream]) => landed.has(stream)),
+    ...Object.entries(manifest.start).filter(([stream]) => !landed.has(stream)),
+  ]);
+  const updated: Manifest = { ...there, start };
+  let changed = JSON.stringify(start) !== JSON.stringify(there.start);
+  if (whole && there.streams !== undefined) {
+    for (const [stream, record] of Object.entries(manifest.streams ?? {})) {
+      const next = withNewestSegment(updated, stream, record.newest_segment);
+      if (next === undefined) continue;
+      updated.streams = next.streams;
+      changed = true;
+    }
+  }
+  if (changed) await writeManifest(target, updated);
 }
 
 /**

@@ -5,7 +5,7 @@ import { DataError } from '../errors.js';
 import { pathExists, writeFileAtomicFrom } from '../fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from '../line-reader.js';
 import { isLockHeld } from '../lock.js';
-import { lockFileName } from '../paths.js';
+import { JOB_SUMMARY_FILE, lockFileName } from '../paths.js';
 import { currentSegmentFile, readableSegments } from '../recover.js';
 import { isGone, withJobGate } from '../job-gate.js';
 import { readManifest } from '../manifest.js';
@@ -19,7 +19,6 @@ import {
   type SealEntry,
 } from '../segment-index.js';
 import { listJobIds, openJob } from '../read/jobs-dir.js';
-import { JOB_SUMMARY_FILE } from '../read/job-status.js';
 
 export type IndexStatus = 'ok' | 'missing' | 'bad' | 'rebuilt' | 'live';
 

@@ -22,9 +22,12 @@ import {
   PRUNING_PREFIX,
   QUARANTINE_DIR,
   tempFileOwner,
+  JOB_SUMMARY_FILE,
+  parseSegmentFileName,
+  type SegmentName,
 } from '../paths.js';
 import { currentSegmentFile } from '../recover.js';
-import { JOB_SUMMARY_FILE } from '../read/job-status.js';
+import { recordNewestSegment } from '../stream-records.js';
 import { indexFileOf } from '../segment-index.js';
 import { archiveDirFor, archiveManifest, assertArchiveOutside, moveIntoArchive } from './archive.js';
 import type { PrunePolicy } from './prune-policy.js';
@@ -142,7 +145,7 @@ async function finishAside(aside: string, audit: AuditTrail): Promise<PruneItem>
     const manifest = await readManifest(aside);
     if (manifest !== undefined) {
       const target = await archiveDirFor(intent.archive, manifest);
-      await archiveManifest(target, manifest);
+      await archiveManifest(target, manifest, true);
       await moveTree(aside, target);
     }
   }
@@ -257,7 +260,7 @@ async function carryOutSegment(
   const lastSeq = (item.seq as [number, number])[1];
   const archived =
     archive === undefined || manifest === undefined ? undefined : await archiveDirFor(archive, manifest);
-  if (archived !== undefined) await archiveManifest(archived, manifest as Manifest);
+  if (archived !== undefined) await archiveManifest(archived, manifest as Manifest, false);
   if (manifest !== undefined && (manifest.start[stream]?.seq ?? 1) <= lastSeq) {
     const kept: Manifest = { ...manifest, start: { ...manifest.start } };
     kept.start[stream] = { seq: lastSeq + 1, prev: item.lastHash[stream] as string };
@@ -273,6 +276,11 @@ async function carryOutSegment(
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
+  }
+  // Once it has landed (also when a killed prune had moved it already), the archive records it.
+  if (archived !== undefined) {
+    const { baseSeq } = parseSegmentFileName(item.segment as string) as SegmentName;
+    await recordNewestSegment(archived, stream, baseSeq);
   }
   await fsyncDir(jobDir);
   await audit.record(item, archive, policy);

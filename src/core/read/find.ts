@@ -31,16 +31,22 @@ export function parseEventRef(text: string): EventRef {
   );
 }
 
-/** Finds one event of a job; NotFoundError when it is not there, naming what was looked for. */
+/**
+ * Finds one event of a job; NotFoundError when it is not there, naming what was looked for. What the
+ * read skipped (corrupt lines, ignored indexes, unreadable `.gz`) is counted into `options.stats`,
+ * also when the event is not found: it may be what was skipped.
+ */
 export async function findEvent(
   dir: string,
   job: string,
   ref: EventRef,
-  options: { noIndex?: boolean } = {},
+  options: { noIndex?: boolean; stats?: ReadStats } = {},
 ): Promise<FoundEvent> {
   const { jobDir } = await openJob(dir, job);
   const segments = await readableSegments(jobDir);
-  const stats: ReadStats = { corrupt: 0, tornTail: false };
+  const stats: ReadStats = options.stats ?? { corrupt: 0, tornTail: false };
+  // A stream's newest segment may have no index yet (format.md section 8): not a problem there.
+  const newest = new Set(segments.filter((s, i) => segments[i + 1]?.stream !== s.stream).map((s) => s.file));
   // With an index only the block that can hold the seq is read (planSegment); without, the segment.
   const scan = async (candidates: SegmentName[], test: (e: ReadEvent) => boolean, seq?: number) => {
     const found: FoundEvent[] = [];
@@ -48,8 +54,13 @@ export async function findEvent(
       const file = path.join(jobDir, segment.file);
       const plan =
         options.noIndex === true
-          ? { ranges: [{ file, from: 0 }] }
-          : await planSegment(file, { afterSeq: (seq ?? 1) - 1, untilSeq: seq ?? Infinity });
+          ? { ranges: [{ file, from: 0 }], problem: undefined }
+          : await planSegment(file, {
+              afterSeq: (seq ?? 1) - 1,
+              untilSeq: seq ?? Infinity,
+              mayLackIndex: newest.has(segment.file),
+            });
+      if (plan.problem !== undefined) (stats.indexProblems ??= []).push(`${segment.file}: ${plan.problem}`);
       for (const range of plan.ranges) {
         for await (const event of readRangeRecords(range, stats)) {
           if (test(event)) found.push({ ...event, segment: segment.file });

@@ -12,7 +12,7 @@ import { readIndexTail } from '../segment-index.js';
 import type { EventRecord } from '../schema/envelope.js';
 import type { Cursor } from './cursor.js';
 import { compileFilter, type EventFilter } from './filter.js';
-import { listJobIds, openJob } from './jobs-dir.js';
+import { listJobIds, listJobsToRead, openJob } from './jobs-dir.js';
 import { compareRecords, type ReadEvent } from './reader.js';
 
 /** Where each stream of a job ended at one moment: `${job}/${stream}` → its newest segment and size. */
@@ -154,7 +154,7 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
     if ((this.options.jobs ?? []).length === 0) {
       if (this.rootDirty || thorough) {
         this.rootDirty = false;
-        for (const job of await listJobIds(this.options.dir)) {
+        for (const job of await listJobsToRead(this.options.dir, this.stats)) {
           if (!this.jobs.has(job)) await this.addJob(job);
         }
       }

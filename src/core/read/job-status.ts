@@ -6,6 +6,7 @@ import { listSegments } from '../recover.js';
 import { z } from 'zod';
 import { readRegularFile, writeFileAtomic } from '../fsutil.js';
 import { readEvents } from './reader.js';
+import { JOB_SUMMARY_FILE } from '../paths.js';
 
 export type JobRunState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
 
@@ -23,12 +24,18 @@ export interface JobStatus {
   durationMs: number | undefined;
   events: number;
   bytes: number;
+  /** Corrupt lines the read skipped. These three are kept in the summary: a cached row still says them. */
   corrupt: number;
+  /** Compressed segments that could not be read to their end, each with why. */
+  damaged: string[];
+  /** Segment indexes that disagreed with their segment (which was read instead). */
+  indexProblems: string[];
 }
 
-/** The per-job summary cache `events jobs` reads (format.md section 8). */
-export const JOB_SUMMARY_FILE = 'index.json';
-
+/**
+ * A file that does not match (one written before `damaged` and `indexProblems` were kept) is stale
+ * like a changed log: the summary is computed again and the file rewritten.
+ */
 const summarySchema = z.strictObject({
   version: z.literal(1),
   /** The segments (name and size) the summary was computed from: any change makes it stale. */
@@ -44,6 +51,8 @@ const summarySchema = z.strictObject({
     events: z.int(),
     bytes: z.int(),
     corrupt: z.int(),
+    damaged: z.array(z.string()),
+    indexProblems: z.array(z.string()),
   }),
 });
 
@@ -147,6 +156,7 @@ async function summarize(dir: string, job: string): Promise<Summary> {
     }
   }
   const outcomes = [...items.values()];
+  const skipped = reader.stats.get(job);
   return {
     lifecycle:
       lifecycle === undefined || lifecycle === 'running' || lifecycle === 'stopped' ? null : lifecycle,
@@ -158,7 +168,9 @@ async function summarize(dir: string, job: string): Promise<Summary> {
     lastTs: lastTs ?? null,
     events,
     bytes: await jobBytes(path.join(dir, job)),
-    corrupt: reader.stats.get(job)?.corrupt ?? 0,
+    corrupt: skipped?.corrupt ?? 0,
+    damaged: skipped?.damaged ?? [],
+    indexProblems: skipped?.indexProblems ?? [],
   };
 }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ReadStats } from '../line-reader.js';
 import { readableSegments } from '../recover.js';
 import { compileFilter, compileLinePrefilter } from './filter.js';
-import { listJobIds, openJob } from './jobs-dir.js';
+import { listJobsToRead, openJob } from './jobs-dir.js';
 import { blockWant, planSegment } from './plan.js';
 import { compareRecords, type ReadEvent, type ReadOptions } from './reader.js';
 import { NEED_MORE, StreamSource, type SourceEvent } from './stream-source.js';
@@ -37,7 +37,7 @@ export async function readLastEvents(
   const want = { ...blockWant(options), sinceUs, untilUs, afterSeq: 0, untilSeq: Infinity, perBlock: true };
   const stats = new Map<string, ReadStats>();
   const newest: SourceEvent[] = [];
-  for (const job of options.jobs?.length ? options.jobs : await listJobIds(dir)) {
+  for (const job of options.jobs?.length ? options.jobs : await listJobsToRead(dir, stats)) {
     const { jobDir } = await openJob(dir, job);
     const jobStats: ReadStats = { corrupt: 0, tornTail: false };
     stats.set(job, jobStats);

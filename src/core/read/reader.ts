@@ -5,7 +5,7 @@ import type { EventRecord } from '../schema/envelope.js';
 import { checkCursorLog, type Cursor } from './cursor.js';
 import { compileFilter, compileLinePrefilter, type EventFilter } from './filter.js';
 import { MinHeap } from './heap.js';
-import { listJobIds, openJob } from './jobs-dir.js';
+import { listJobsToRead, openJob } from './jobs-dir.js';
 import { NEED_MORE, StreamSource, type SourceEvent } from './stream-source.js';
 import { blockWant, planSegment } from './plan.js';
 
@@ -58,7 +58,9 @@ export class EventReader implements AsyncIterable<ReadEvent> {
       else this.consumed(source.job, source.stream, source.lastSeq);
     };
     try {
-      for (const jobId of this.options.jobs?.length ? this.options.jobs : await listJobIds(dir)) {
+      for (const jobId of this.options.jobs?.length
+        ? this.options.jobs
+        : await listJobsToRead(dir, this.stats)) {
         for (const source of await this.jobSources(jobId, prefilter)) {
           sources.push(source);
           let next = source.take();

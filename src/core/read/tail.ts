@@ -36,13 +36,19 @@ export class EventTail implements AsyncIterable<ReadEvent> {
     }
   }
 
-  /** Corrupt lines skipped (and torn tails seen) per job, over both parts. */
+  /** What the reads skipped per job (corrupt lines, ignored indexes, unreadable `.gz`), over both parts. */
   get stats(): Map<string, ReadStats> {
     const merged = new Map<string, ReadStats>();
     for (const part of this.statsParts) {
       for (const [job, s] of part) {
         const m = merged.get(job) ?? { corrupt: 0, tornTail: false };
-        merged.set(job, { corrupt: m.corrupt + s.corrupt, tornTail: m.tornTail || s.tornTail });
+        merged.set(job, {
+          corrupt: m.corrupt + s.corrupt,
+          tornTail: m.tornTail || s.tornTail,
+          indexProblems: [...(m.indexProblems ?? []), ...(s.indexProblems ?? [])],
+          damaged: [...(m.damaged ?? []), ...(s.damaged ?? [])],
+          skipped: m.skipped ?? s.skipped,
+        });
       }
     }
     return merged;
