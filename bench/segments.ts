@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { genesisHash, hashLine, segmentFileName, serializeRecord, type EventRecord } from '../src/index.js';
-import { formatMicros } from '../src/core/clock.js';
-import { compressSegment } from '../src/core/compress.js';
-import { mkdirDurable } from '../src/core/fsutil.js';
-import { ensureManifest } from '../src/core/manifest.js';
-import { findEvent } from '../src/core/read/find.js';
-import { readEvents } from '../src/core/read/reader.js';
-import { sealSegment } from '../src/core/segment-index.js';
+import { formatMicros } from '../src/format/clock.js';
+import { compressSegment } from '../src/storage/compress.js';
+import { mkdirDurable } from '../src/storage/fsutil.js';
+import { ensureManifest } from '../src/storage/manifest.js';
+import { findEvent } from '../src/read/find.js';
+import { readEvents } from '../src/read/reader.js';
+import { sealSegment } from '../src/storage/segment-index.js';
 import { machine, median, ROOT, writeSection } from './report.js';
 
 /**

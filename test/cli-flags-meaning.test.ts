@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { EventLog } from '../src/index.js';
-import { parseDuration } from '../src/core/maintenance/prune-policy.js';
-import { parseTimeArg } from '../src/core/read/time-parse.js';
+import { parseDuration } from '../src/maintenance/prune-policy.js';
+import { parseTimeArg } from '../src/format/time-parse.js';
 import { runCli, tempDir } from './helpers.js';
 
 /**

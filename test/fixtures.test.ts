@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { EventLog } from '../src/index.js';
-import { summarizeJobLog } from '../src/core/job-summary.js';
+import { summarizeJobLog } from '../src/read/job-summary.js';
 import { checkChain, logIdOf, progressEvent, rawLines, ROOT, segmentFiles, tempDir } from './helpers.js';
 
 const BASIC = path.join(ROOT, 'fixtures', 'basic');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
 import { EventLog } from '../src/index.js';
-import { scanSegmentIndex, writeSegmentIndex } from '../src/core/segment-index.js';
+import { scanSegmentIndex, writeSegmentIndex } from '../src/storage/segment-index.js';
 import { progressEvent, rawLines, runCli, segmentFiles, tempDir } from './helpers.js';
 
 /*

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { EventLog, readEvents } from '../src/index.js';
-import { prune } from '../src/core/maintenance/prune.js';
+import { prune } from '../src/maintenance/prune.js';
 import { BIN, logIdOf, progressEvent, runCli, segmentFiles, tempDir } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

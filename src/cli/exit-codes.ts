@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { EventsError, type ErrorKind } from '../core/errors.js';
+import { EventsError, type ErrorKind } from '../format/errors.js';
 
 /** The one table of exit codes (docs/exit-codes.md). */
 export const EXIT = {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { checkKinds, eventTypesInLog } from '../core/read/event-type.js';
-import { locateEventsDir } from '../core/read/locate.js';
-import { parseTimeArg } from '../core/read/time-parse.js';
-import type { EventFilter } from '../core/read/filter.js';
-import { SEVERITIES, type Severity } from '../core/schema/envelope.js';
+import { checkKinds, eventTypesInLog } from '../read/event-type.js';
+import { locateEventsDir } from '../read/locate.js';
+import { parseTimeArg } from '../format/time-parse.js';
+import type { EventFilter } from '../read/filter.js';
+import { SEVERITIES, type Severity } from '../format/schema/envelope.js';
 import { choiceArg, collect, collectEach, jobsOption } from './options.js';
 
 export interface FilterFlags extends WindowFlags {

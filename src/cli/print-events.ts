@@ -1,7 +1,7 @@
 import type Table from 'cli-table3';
 import type { Command } from 'commander';
-import type { ReadEvent } from '../core/read/reader.js';
-import { summarizeEvent } from '../core/summary.js';
+import type { ReadEvent } from '../read/reader.js';
+import { summarizeEvent } from '../format/summary.js';
 import { visible } from './format/visible.js';
 import { colorBySeverity, displayTime, formatPretty, type FormatContext } from './format/event.js';
 import { plainTable } from './format/table.js';

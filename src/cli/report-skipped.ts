@@ -1,4 +1,4 @@
-import type { ReadStats } from '../core/line-reader.js';
+import type { ReadStats } from '../storage/line-reader.js';
 import { visible } from './format/visible.js';
 import type { Output } from './io.js';
 

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readEvents } from '../../src/index.js';
-import { isLockHeld } from '../../src/core/lock.js';
+import { isLockHeld } from '../../src/storage/lock.js';
 import { BIN, ROOT, runCli, tempDir } from '../helpers.js';
 
 const SECONDS = Number(process.env.MMM_SOAK_SECONDS ?? 60);

@@ -13,7 +13,7 @@ import {
   readEvents,
   type ReadStats,
 } from '../../src/index.js';
-import { MAX_LINE_BYTES } from '../../src/core/line-reader.js';
+import { MAX_LINE_BYTES } from '../../src/storage/line-reader.js';
 import {
   BIN,
   logIdOf,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runDemo, type DemoResult } from '../../core/demo/run.js';
-import type { Durability } from '../../core/writer.js';
+import { runDemo, type DemoResult } from '../../demo/run.js';
+import type { Durability } from '../../write/writer.js';
 import { formatDemoResult } from '../format/demo.js';
 import type { Output } from '../io.js';
 import { choiceArg, dirOption, integerArg, numberArg, resolveDir } from '../options.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { groupErrors, type ErrorReport } from '../../core/insight/errors.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { readEvents } from '../../core/read/reader.js';
+import { groupErrors, type ErrorReport } from '../../insight/errors.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { readEvents } from '../../read/reader.js';
 import { displayTime } from '../format/event.js';
 import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';

@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
-import {
-  EXPORT_FORMATS,
-  exportEvents,
-  type ExportFormat,
-  type ExportResult,
-} from '../../core/export/export.js';
-import { writeFileAtomicFrom } from '../../core/fsutil.js';
-import { locateEventsDir } from '../../core/read/locate.js';
+import { EXPORT_FORMATS, exportEvents, type ExportFormat, type ExportResult } from '../../export/export.js';
+import { writeFileAtomicFrom } from '../../storage/fsutil.js';
+import { locateEventsDir } from '../../read/locate.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
 import { drain, type Output } from '../io.js';
 import { choiceArg, dirOption } from '../options.js';

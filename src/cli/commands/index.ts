@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DataError } from '../../core/errors.js';
-import { checkIndexes, rebuildIndexes, type IndexReport } from '../../core/maintenance/indexes.js';
-import { locateEventsDir } from '../../core/read/locate.js';
+import { DataError } from '../../format/errors.js';
+import { checkIndexes, rebuildIndexes, type IndexReport } from '../../maintenance/indexes.js';
+import { locateEventsDir } from '../../read/locate.js';
 import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
 import { dirOption, jobsOption } from '../options.js';

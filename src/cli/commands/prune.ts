@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../core/errors.js';
-import { prune, type PruneItem, type PruneResult } from '../../core/maintenance/prune.js';
-import { PRUNE_CONFIG_FILE, readPruneConfig, toPolicy } from '../../core/maintenance/prune-policy.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { humanBytes } from '../../core/truncate.js';
+import { InvalidArgumentError } from '../../format/errors.js';
+import { prune, type PruneItem, type PruneResult } from '../../maintenance/prune.js';
+import { PRUNE_CONFIG_FILE, readPruneConfig, toPolicy } from '../../maintenance/prune-policy.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { humanBytes } from '../../format/truncate.js';
 import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
 import { dirOption, integerArg, jobsOption } from '../options.js';

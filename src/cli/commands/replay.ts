@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { DataError } from '../../core/errors.js';
-import { checkReplay, replayJob, type JobState, type ReplayOptions } from '../../core/insight/replay.js';
-import { parseMicros } from '../../core/clock.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { readEvents } from '../../core/read/reader.js';
+import { DataError } from '../../format/errors.js';
+import { checkReplay, replayJob, type JobState, type ReplayOptions } from '../../insight/replay.js';
+import { parseMicros } from '../../format/clock.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { readEvents } from '../../read/reader.js';
 import { reportSkipped } from '../report-skipped.js';
-import { parseTimeArg } from '../../core/read/time-parse.js';
+import { parseTimeArg } from '../../format/time-parse.js';
 import { formatPretty } from '../format/event.js';
 import { formatJobState, formatStepChange } from '../format/replay.js';
 import { visible } from '../format/visible.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { rotateJobs, type RotateReport } from '../../core/maintenance/rotate.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { humanBytes } from '../../core/truncate.js';
+import { rotateJobs, type RotateReport } from '../../maintenance/rotate.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { humanBytes } from '../../format/truncate.js';
 import { plainTable } from '../format/table.js';
 import type { Output } from '../io.js';
 import { dirOption, jobsOption } from '../options.js';

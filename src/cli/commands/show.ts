@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { ReadStats } from '../../core/line-reader.js';
+import type { ReadStats } from '../../storage/line-reader.js';
 import path from 'node:path';
-import { chainOf } from '../../core/chain.js';
-import { readManifest } from '../../core/manifest.js';
-import { findEvent, parseEventRef, type FoundEvent } from '../../core/read/find.js';
-import { locateEventsDir } from '../../core/read/locate.js';
+import { chainOf } from '../../format/chain.js';
+import { readManifest } from '../../storage/manifest.js';
+import { findEvent, parseEventRef, type FoundEvent } from '../../read/find.js';
+import { locateEventsDir } from '../../read/locate.js';
 import { formatShow } from '../format/show.js';
 import type { Output } from '../io.js';
 import { dirOption } from '../options.js';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { mkdirDurable, writeFileAtomic } from '../../core/fsutil.js';
-import { computeStats, type Stats } from '../../core/insight/stats.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { readEvents } from '../../core/read/reader.js';
+import { mkdirDurable, writeFileAtomic } from '../../storage/fsutil.js';
+import { computeStats, type Stats } from '../../insight/stats.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { readEvents } from '../../read/reader.js';
 import { formatJobsTable, formatStats } from '../format/stats.js';
 import type { Output } from '../io.js';
 import { dirOption, jobsOption } from '../options.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DataError, InvalidArgumentError } from '../../core/errors.js';
-import { holdsLog, locateEventsDir } from '../../core/read/locate.js';
-import { tailEvents, type JobOutcome } from '../../core/read/tail.js';
+import { DataError, InvalidArgumentError } from '../../format/errors.js';
+import { holdsLog, locateEventsDir } from '../../read/locate.js';
+import { tailEvents, type JobOutcome } from '../../read/tail.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
 import type { Output } from '../io.js';
 import { dirOption, integerArg } from '../options.js';

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { parseMicros } from '../../core/clock.js';
-import { replayJob } from '../../core/insight/replay.js';
-import { drawTimeline, TIMELINE_GLYPHS, timelineOf, type Timeline } from '../../core/insight/timeline.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { readEvents } from '../../core/read/reader.js';
+import { parseMicros } from '../../format/clock.js';
+import { replayJob } from '../../insight/replay.js';
+import { drawTimeline, TIMELINE_GLYPHS, timelineOf, type Timeline } from '../../insight/timeline.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { readEvents } from '../../read/reader.js';
 import { reportSkipped } from '../report-skipped.js';
-import { duration } from '../../core/summary.js';
+import { duration } from '../../format/summary.js';
 import { displayTime } from '../format/event.js';
 import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';

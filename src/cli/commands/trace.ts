@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { parseMicros } from '../../core/clock.js';
-import { NotFoundError } from '../../core/errors.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { readEvents, type ReadEvent } from '../../core/read/reader.js';
-import { duration, summarizeEvent } from '../../core/summary.js';
+import { parseMicros } from '../../format/clock.js';
+import { NotFoundError } from '../../format/errors.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { readEvents, type ReadEvent } from '../../read/reader.js';
+import { duration, summarizeEvent } from '../../format/summary.js';
 import { colorBySeverity, displayTime } from '../format/event.js';
 import { plainTable } from '../format/table.js';
 import { visible } from '../format/visible.js';

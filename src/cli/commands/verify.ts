@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { DataError } from '../../core/errors.js';
-import { locateEventsDir } from '../../core/read/locate.js';
-import { parseExpectedHeads, verifyLog, type VerifyReport } from '../../core/verify.js';
+import { DataError } from '../../format/errors.js';
+import { locateEventsDir } from '../../read/locate.js';
+import { parseExpectedHeads, verifyLog, type VerifyReport } from '../../verify/verify.js';
 import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';
 import { collect, dirOption, jobsOption } from '../options.js';

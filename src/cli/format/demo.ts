@@ -1,9 +1,9 @@
 import type { ChalkInstance } from 'chalk';
 import path from 'node:path';
-import type { DemoResult } from '../../core/demo/run.js';
-import { DEFAULT_EVENTS_DIR } from '../../core/paths.js';
-import { duration } from '../../core/summary.js';
-import { humanBytes } from '../../core/truncate.js';
+import type { DemoResult } from '../../demo/run.js';
+import { DEFAULT_EVENTS_DIR } from '../../format/paths.js';
+import { duration } from '../../format/summary.js';
+import { humanBytes } from '../../format/truncate.js';
 
 /** The closing summary of `events demo`: where the log is and what is in it. */
 export function formatDemoResult(result: DemoResult, chalk: ChalkInstance): string {

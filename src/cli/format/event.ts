@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
-import type { EventRecord, Severity } from '../../core/schema/envelope.js';
-import { summarizeEvent } from '../../core/summary.js';
+import type { EventRecord, Severity } from '../../format/schema/envelope.js';
+import { summarizeEvent } from '../../format/summary.js';
 import { visible } from './visible.js';
 
 export interface FormatContext {

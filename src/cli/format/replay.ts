@@ -1,5 +1,5 @@
-import type { JobState } from '../../core/insight/replay.js';
-import { duration } from '../../core/summary.js';
+import type { JobState } from '../../insight/replay.js';
+import { duration } from '../../format/summary.js';
 import { displayTime, type FormatContext } from './event.js';
 import { plainTable } from './table.js';
 import { visible } from './visible.js';

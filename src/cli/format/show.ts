@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
-import type { FoundEvent } from '../../core/read/find.js';
-import { SEVERITIES } from '../../core/schema/envelope.js';
+import type { FoundEvent } from '../../read/find.js';
+import { SEVERITIES } from '../../format/schema/envelope.js';
 import { colorBySeverity, displayTime } from './event.js';
 import { visible } from './visible.js';
 

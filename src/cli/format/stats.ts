@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
-import { sparkline, type Stats } from '../../core/insight/stats.js';
-import { duration } from '../../core/summary.js';
+import { sparkline, type Stats } from '../../insight/stats.js';
+import { duration } from '../../format/summary.js';
 import { displayTime } from './event.js';
 import { plainTable } from './table.js';
 import { visible } from './visible.js';

@@ -1,0 +1,190 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isLockHeld } from '../storage/lock.js';
+import { parseMicros } from '../format/clock.js';
+import { listSegments } from '../storage/segments.js';
+import { z } from 'zod';
+import { readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
+import { readEvents } from './reader.js';
+import { JOB_SUMMARY_FILE } from '../format/paths.js';
+
+export type JobRunState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
+
+/** One row of `events jobs`. */
+export interface JobStatus {
+  job: string;
+  /** From its lifecycle events; `running` when a live writer holds a stream; `stopped` otherwise. */
+  status: JobRunState;
+  itemsDone: number;
+  itemsFailed: number;
+  itemsTotal: number | undefined;
+  agents: number;
+  firstTs: string | undefined;
+  lastTs: string | undefined;
+  durationMs: number | undefined;
+  events: number;
+  bytes: number;
+  /** Corrupt lines the read skipped. These three are kept in the summary: a cached row still says them. */
+  corrupt: number;
+  /** Compressed segments that could not be read to their end, each with why. */
+  damaged: string[];
+  /** Segment indexes that disagreed with their segment (which was read instead). */
+  indexProblems: string[];
+}
+
+/**
+ * A file that does not match (one written before `damaged` and `indexProblems` were kept) is stale
+ * like a changed log: the summary is computed again and the file rewritten.
+ */
+const summarySchema = z.strictObject({
+  version: z.literal(1),
+  /** The segments (name and size) the summary was computed from: any change makes it stale. */
+  fingerprint: z.string(),
+  summary: z.strictObject({
+    lifecycle: z.enum(['completed', 'failed', 'paused']).nullable(),
+    itemsDone: z.int(),
+    itemsFailed: z.int(),
+    itemsTotal: z.int().nullable(),
+    agents: z.int(),
+    firstTs: z.string().nullable(),
+    lastTs: z.string().nullable(),
+    events: z.int(),
+    bytes: z.int(),
+    corrupt: z.int(),
+    damaged: z.array(z.string()),
+    indexProblems: z.array(z.string()),
+  }),
+});
+
+type Summary = z.infer<typeof summarySchema>['summary'];
+
+/**
+ * One row of `events jobs`. A job's log is read once and summarised in its `index.json`; later calls
+ * use that while the job's segments are unchanged (a finished job is never read again), and read the
+ * log again when they have changed. Whether a writer is alive is always checked now.
+ */
+export async function jobStatus(dir: string, job: string): Promise<JobStatus> {
+  const jobDir = path.join(dir, job);
+  const fingerprint = await fingerprintOf(jobDir);
+  let summary = await readSummary(jobDir, fingerprint);
+  if (summary === undefined) {
+    summary = await summarize(dir, job);
+    // A cache: a directory it cannot be written to (a read-only archive) only costs a re-read.
+    await writeFileAtomic(
+      path.join(jobDir, JOB_SUMMARY_FILE),
+      JSON.stringify({ version: 1, fingerprint, summary }) + '\n',
+    ).catch(() => undefined);
+  }
+  const live = summary.lifecycle === null && (await hasLiveWriter(jobDir));
+  const { lifecycle, firstTs, lastTs, itemsTotal, ...counts } = summary;
+  return {
+    job,
+    status: lifecycle ?? (live ? 'running' : 'stopped'),
+    ...counts,
+    itemsTotal: itemsTotal ?? undefined,
+    firstTs: firstTs ?? undefined,
+    lastTs: lastTs ?? undefined,
+    durationMs: firstTs && lastTs ? (parseMicros(lastTs) - parseMicros(firstTs)) / 1000 : undefined,
+  };
+}
+
+async function fingerprintOf(jobDir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const segment of await listSegments(jobDir)) {
+    parts.push(`${segment.file}:${(await fs.stat(path.join(jobDir, segment.file))).size}`);
+  }
+  return parts.join(',');
+}
+
+async function readSummary(jobDir: string, fingerprint: string): Promise<Summary | undefined> {
+  try {
+    const parsed = summarySchema.safeParse(
+      JSON.parse(await readRegularFile(path.join(jobDir, JOB_SUMMARY_FILE))),
+    );
+    return parsed.success && parsed.data.fingerprint === fingerprint ? parsed.data.summary : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads one job's log once and derives its summary. */
+async function summarize(dir: string, job: string): Promise<Summary> {
+  const reader = readEvents({ dir, jobs: [job] });
+  const items = new Map<string, 'active' | 'completed' | 'failed' | 'retrying'>();
+  const agents = new Set<string>();
+  let lifecycle: JobRunState | undefined;
+  let itemsTotal: number | undefined;
+  let events = 0;
+  let firstTs: string | undefined;
+  let lastTs: string | undefined;
+  for await (const { record } of reader) {
+    events++;
+    firstTs ??= record.ts;
+    lastTs = record.ts;
+    if (record.agent_id !== undefined) agents.add(record.agent_id);
+    const data = (record.data ?? {}) as Record<string, unknown>;
+    const item = typeof data.item_id === 'string' ? data.item_id : undefined;
+    switch (record.event_type) {
+      case 'job_started':
+        itemsTotal = typeof data.total_items === 'number' ? data.total_items : undefined;
+        lifecycle = undefined;
+        break;
+      case 'job_completed':
+        lifecycle = 'completed';
+        break;
+      case 'job_failed':
+        lifecycle = 'failed';
+        break;
+      case 'job_paused':
+        lifecycle = 'paused';
+        break;
+      case 'job_resumed':
+        lifecycle = undefined;
+        break;
+      case 'agent_started':
+        if (item !== undefined) items.set(item, 'active');
+        break;
+      case 'agent_completed':
+        if (item !== undefined) items.set(item, 'completed');
+        break;
+      case 'agent_failed':
+        if (item !== undefined) items.set(item, 'failed');
+        break;
+      case 'agent_retrying':
+        if (item !== undefined) items.set(item, 'retrying');
+        break;
+    }
+  }
+  const outcomes = [...items.values()];
+  const skipped = reader.stats.get(job);
+  return {
+    lifecycle:
+      lifecycle === undefined || lifecycle === 'running' || lifecycle === 'stopped' ? null : lifecycle,
+    itemsDone: outcomes.filter((o) => o === 'completed').length,
+    itemsFailed: outcomes.filter((o) => o === 'failed').length,
+    itemsTotal: itemsTotal ?? null,
+    agents: agents.size,
+    firstTs: firstTs ?? null,
+    lastTs: lastTs ?? null,
+    events,
+    bytes: await jobBytes(path.join(dir, job)),
+    corrupt: skipped?.corrupt ?? 0,
+    damaged: skipped?.damaged ?? [],
+    indexProblems: skipped?.indexProblems ?? [],
+  };
+}
+
+async function hasLiveWriter(jobDir: string): Promise<boolean> {
+  for (const name of await fs.readdir(jobDir)) {
+    if (!name.endsWith('.lock')) continue;
+    if (await isLockHeld(path.join(jobDir, name))) return true;
+  }
+  return false;
+}
+
+async function jobBytes(jobDir: string): Promise<number> {
+  let total = 0;
+  for (const segment of await listSegments(jobDir))
+    total += (await fs.stat(path.join(jobDir, segment.file))).size;
+  return total;
+}
