@@ -1,7 +1,12 @@
-// The public library API of mmm-events: everything a program or a test may use, by name.
+// The public library API of mmm-events, by name: write, read, verify, maintain, understand (insight),
+// and the format's own vocabulary (errors, ids, schemas, names) they share. Internals stay unexported.
+
+// Writing
 export { EventLog, type EventLogOptions, type Durability, type Receipt } from './write/writer.js';
 export { withCorrelation, currentCorrelation } from './write/correlation.js';
 export type { EchoOption } from './write/echo.js';
+
+// The format: errors, ids, event schemas, records, the chain, names on disk
 export {
   EventsError,
   InvalidArgumentError,
@@ -47,10 +52,6 @@ export { findEvent, parseEventRef, type EventRef, type FoundEvent } from './read
 export { listJobIds } from './storage/jobs-dir.js';
 export { jobStatus, type JobStatus, type JobRunState } from './read/job-status.js';
 export { locateEventsDir } from './read/locate.js';
-export { rotateJobs, type RotateReport } from './maintenance/rotate.js';
-export { checkIndexes, rebuildIndexes, type IndexReport } from './maintenance/indexes.js';
-export { prune, type PruneResult, type PruneItem } from './maintenance/prune.js';
-export type { PrunePolicy } from './maintenance/prune-policy.js';
 export { parseTimeArg } from './format/time-parse.js';
 export { exportEvents, EXPORT_FORMATS, type ExportFormat, type ExportSink } from './export/export.js';
 
@@ -63,10 +64,12 @@ export {
   type JobState,
   type ReplayOptions,
 } from './insight/replay.js';
-export { computeStats, StatsBuilder, sparkline, type Stats } from './insight/stats.js';
+export { computeStats, StatsBuilder, type Stats } from './insight/stats.js';
 export { groupErrors, type ErrorReport, type ErrorGroup } from './insight/errors.js';
 export { normalizeMessage } from './insight/normalize.js';
-export { timelineOf, drawTimeline, type Timeline } from './insight/timeline.js';
+export { timelineOf, type Timeline } from './insight/timeline.js';
+
+// Verifying
 export {
   verifyLog,
   parseExpectedHeads,
@@ -74,3 +77,9 @@ export {
   type StreamReport,
   type Problem,
 } from './verify/verify.js';
+
+// Maintaining: rotation, indexes, retention
+export { rotateJobs, type RotateReport } from './maintenance/rotate.js';
+export { checkIndexes, rebuildIndexes, type IndexReport } from './maintenance/indexes.js';
+export { prune, type PruneResult, type PruneItem } from './maintenance/prune.js';
+export type { PrunePolicy } from './maintenance/prune-policy.js';

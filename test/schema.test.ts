@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { EventLog, EventValidationError, type EventInput } from '../src/index.js';
-import { rawLines, segmentFiles, tempDir } from './helpers.js';
+import { ENVELOPE_FIELDS } from '../src/format/schema/envelope.js';
+import { BUILTIN_EVENT_TABLE } from '../src/format/schema/event-types.js';
+import { rawLines, ROOT, segmentFiles, tempDir } from './helpers.js';
 
 describe('event validation', () => {
   const cases: { name: string; event: unknown; field: string; type: string }[] = [
@@ -96,19 +98,30 @@ describe('event validation', () => {
     assert.equal(failed.severity, 'error', 'agent_failed defaults to error');
     assert.equal(failed.agent_id, 'agent-2');
     assert.deepEqual(bare.data, {});
-    assert.deepEqual(Object.keys(failed), [
-      'seq',
-      'ts',
-      'id',
-      'job_id',
-      'stream',
-      'event_type',
-      'severity',
-      'agent_id',
-      'correlation_id',
-      'data',
-      'prev',
-    ]);
+    // Every field but the optional `meta`, in the envelope's order.
+    assert.deepEqual(
+      Object.keys(failed),
+      ENVELOPE_FIELDS.filter((f) => f !== 'meta'),
+    );
+  });
+
+  it('the built-in event types and their default severities are those of format.md section 4', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'format.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## 4. Event types'), doc.indexOf('## 5.'));
+    const documented = [...section.matchAll(/^\| `([a-z_]+)` \|.*\| (\w+) \|$/gm)].map((m) => [m[1], m[2]]);
+    assert.equal(documented.length, 18);
+    assert.deepEqual(
+      Object.entries(BUILTIN_EVENT_TABLE).map(([type, spec]) => [type, spec.severity]),
+      documented,
+    );
+  });
+
+  it('the envelope fields are those of format.md section 2, in its order', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'format.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## 2. The record'), doc.indexOf('## 3.'));
+    const documented = [...section.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
+    assert.equal(documented.length, 12);
+    assert.deepEqual([...ENVELOPE_FIELDS], documented);
   });
 
   it('truncates the largest strings of an over-long line instead of dropping it', async () => {

@@ -277,6 +277,24 @@ describe('writer: ids, streams and locks', () => {
     await reopened.close();
     assert.equal(fs.existsSync(path.join(jobDir, 'main.lock')), false, 'close removes the lock');
   });
+
+  it('opens under $MMM_EVENTS_DIR when no dir is given, as the CLI reads', async () => {
+    const dir = tempDir();
+    const saved = process.env.MMM_EVENTS_DIR;
+    process.env.MMM_EVENTS_DIR = dir;
+    try {
+      const log = await EventLog.open({ jobId: 'job-env' });
+      assert.equal(log.jobDir, path.join(dir, 'job-env'));
+      await log.append(progressEvent(1));
+      await log.close();
+      const files = segmentFiles(path.join(dir, 'job-env'));
+      assert.equal(files.length, 1);
+      assert.equal(rawLines(files[0] as string).length, 1);
+    } finally {
+      if (saved === undefined) delete process.env.MMM_EVENTS_DIR;
+      else process.env.MMM_EVENTS_DIR = saved;
+    }
+  });
 });
 
 describe('writer: recovery and failures', () => {

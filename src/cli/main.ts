@@ -1,4 +1,5 @@
 import { describeError, EXIT } from './exit-codes.js';
+import { withFlagNames } from './flag-errors.js';
 import { Output, drain, type Io } from './io.js';
 import { createProgram } from './program.js';
 
@@ -11,7 +12,7 @@ export async function main(args: string[], io: Io): Promise<number> {
     await program.parseAsync(args, { from: 'user' });
     code = process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (err) {
-    const described = describeError(err);
+    const described = describeError(withFlagNames(err));
     if (described.message !== undefined) output.err(described.message + '\n');
     code = described.code;
   }

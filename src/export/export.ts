@@ -1,4 +1,4 @@
-import type { EventRecord } from '../format/schema/envelope.js';
+import { ENVELOPE_FIELDS, type EnvelopeField } from '../format/schema/envelope.js';
 import { summarizeEvent } from '../format/summary.js';
 import type { ReadStats } from '../storage/line-reader.js';
 import { readEvents, type ReadEvent, type ReadOptions } from '../read/reader.js';
@@ -7,20 +7,8 @@ import { cellText, csvRow, flatten } from './csv.js';
 export const EXPORT_FORMATS = ['jsonl', 'json', 'csv', 'markdown'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** The envelope fields, in the order of the first CSV columns. */
-const ENVELOPE = [
-  'seq',
-  'ts',
-  'id',
-  'job_id',
-  'stream',
-  'event_type',
-  'severity',
-  'agent_id',
-  'correlation_id',
-  'meta',
-  'prev',
-] as const satisfies readonly (keyof EventRecord)[];
+/** The envelope fields but `data` (flattened into its own columns), in order: the first CSV columns. */
+const ENVELOPE = ENVELOPE_FIELDS.filter((field): field is Exclude<EnvelopeField, 'data'> => field !== 'data');
 
 /** Receives the output a piece at a time; resolves false when the reader has gone (stop). */
 export type ExportSink = (text: string) => Promise<boolean>;

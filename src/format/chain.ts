@@ -8,7 +8,7 @@ export const PREV_HEX_LENGTH = 32;
 // crypto.hash (one call, no Hash object) is twice as fast for short lines; Node 20.12+ has it.
 const oneShot = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
 
-/** DESIGN.md section 2: `prev` of a line is the SHA-256 of the previous line's bytes, without `\n`. */
+/** docs/format.md section 5: `prev` of a line is the SHA-256 of the previous line's bytes, without `\n`. */
 export function hashLine(line: string | Uint8Array): string {
   const hex =
     oneShot !== undefined

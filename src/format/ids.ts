@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from './errors.js';
 import { parseJobDirName, RESERVED_JOB_IDS } from './paths.js';
 
-/** DESIGN.md section 1: job and stream ids are safe file name parts, never paths. */
+/** docs/format.md section 1: job and stream ids are safe file name parts, never paths. */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export type IdKind = 'job id' | 'stream id';

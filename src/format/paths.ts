@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-/** Where logs live unless told otherwise (DESIGN.md section 1). */
+/** Where logs live unless told otherwise (docs/format.md section 1). */
 export const DEFAULT_EVENTS_DIR = path.join('.mmm', 'mapreduce', 'events');
 export const MANIFEST_FILE = 'LOG.json';
 export const QUARANTINE_DIR = 'quarantine';

@@ -52,9 +52,10 @@ export const TIME_SPAN_UNIT_LIST =
  * or without spaces: `30d`, `12h`, `1h30min`, `2 weeks`, `1.5h`, `1y 6M`. Every number needs a unit
  * (systemd would take a bare number as seconds; here `--older-than 30` is refused rather than
  * guessed), and units are case-sensitive. Returns microseconds; throws InvalidArgumentError naming
- * `flag` and the value, listing the units when a unit is missing or unknown.
+ * the value by the caller's `label` (the CLI passes its flag), listing the units when a unit is
+ * missing or unknown.
  */
-export function parseTimeSpan(flag: string, text: string): number {
+export function parseTimeSpan(label: string, text: string): number {
   const value = text.trim();
   const token = /\s*(\d+(?:\.\d*)?|\.\d+)\s*([^\s\d.]*)/y;
   let total = 0;
@@ -69,7 +70,7 @@ export function parseTimeSpan(flag: string, text: string): number {
     const [, number = '', unit = ''] = m;
     if (unit === '') {
       throw new InvalidArgumentError(
-        `${flag}: "${text}": ${number} needs a unit; the units are ${TIME_SPAN_UNIT_LIST}`,
+        `${label}: "${text}": ${number} needs a unit; the units are ${TIME_SPAN_UNIT_LIST}`,
       );
     }
     const size = TIME_SPAN_UNITS[unit];
@@ -79,7 +80,7 @@ export function parseTimeSpan(flag: string, text: string): number {
         ? ` (units are case-sensitive: "${lower}"?)`
         : '';
       throw new InvalidArgumentError(
-        `${flag}: unknown unit "${unit}" in "${text}"${caseHint}; the units are ${TIME_SPAN_UNIT_LIST}`,
+        `${label}: unknown unit "${unit}" in "${text}"${caseHint}; the units are ${TIME_SPAN_UNIT_LIST}`,
       );
     }
     total += Number(number) * size;
@@ -87,7 +88,7 @@ export function parseTimeSpan(flag: string, text: string): number {
   }
   if (parts === 0 || token.lastIndex < value.length || !Number.isFinite(total)) {
     throw new InvalidArgumentError(
-      `${flag}: "${text}" is not a time span such as 30d, 12h, 1h30min or 2w; the units are ${TIME_SPAN_UNIT_LIST}`,
+      `${label}: "${text}" is not a time span such as 30d, 12h, 1h30min or 2w; the units are ${TIME_SPAN_UNIT_LIST}`,
     );
   }
   return Math.round(total);
@@ -103,22 +104,29 @@ export function parseTimeSpan(flag: string, text: string): number {
  *   or without (local time, or UTC with `utc`); a time alone (`14:00`) is today at that time;
  * - epoch seconds (`1700000000`, `@1700000000`) or milliseconds (`1700000000000`).
  * A date or time that does not exist (`2026-02-31`, `24:61`, a local time a clock change skips) is
- * refused, never rolled over. Throws InvalidArgumentError naming the flag and the value.
+ * refused, never rolled over. Throws InvalidArgumentError naming the value by the caller's `label`
+ * (the CLI passes its flag: the library never names one itself, issue 12 point 6).
  */
 export function parseTimeArg(
-  flag: string,
+  label: string,
   value: string,
   options: { now?: number; utc?: boolean } = {},
 ): number {
   const now = options.now ?? Date.now();
-  const us = parseUs(flag, value, value.trim(), now, options.utc === true);
+  const us = parseUs(label, value, value.trim(), now, options.utc === true);
   if (us === undefined || !Number.isFinite(us)) {
     throw new InvalidArgumentError(
-      `${flag}: cannot read "${value}" as a time (try 15m, 2h, 1d, today, 2026-11-22, 2026-11-22T14:00, or epoch seconds)`,
+      `${label}: cannot read "${value}" as a time (try 15m, 2h, 1d, today, 2026-11-22, 2026-11-22T14:00, or epoch seconds)`,
     );
   }
   return Math.round(us);
 }
+
+/**
+ * A local time that a clock change skips: the caller may say how else to give it (the CLI: `--utc`,
+ * issue 12 point 6).
+ */
+export class SkippedLocalTimeError extends InvalidArgumentError {}
 
 const TIME = String.raw`(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?`;
 const ZONE = String.raw`(Z|UTC|[+-]\d{2}:?\d{2})`;
@@ -139,9 +147,11 @@ interface Fields {
   timeGiven: boolean;
 }
 
-function parseUs(flag: string, value: string, text: string, now: number, utc: boolean): number | undefined {
-  const wrong = (why: string) =>
-    new InvalidArgumentError(`${flag}: cannot read "${value}" as a time: ${why}`);
+function parseUs(label: string, value: string, text: string, now: number, utc: boolean): number | undefined {
+  const wrong = (why: string, gap = false) =>
+    new (gap ? SkippedLocalTimeError : InvalidArgumentError)(
+      `${label}: cannot read "${value}" as a time: ${why}`,
+    );
   const word = DAY_WORD.exec(text);
   if (word !== null) {
     const which = (word[1] as string).toLowerCase();
@@ -171,7 +181,7 @@ function parseUs(flag: string, value: string, text: string, now: number, utc: bo
   if (relative === null) return undefined;
   const [, sign, span = '', suffix] = relative;
   const future = sign === '+' || suffix?.toLowerCase() === 'left';
-  const us = parseTimeSpan(flag, span);
+  const us = parseTimeSpan(label, span);
   return now * 1000 + (future ? us : -us);
 }
 
@@ -187,7 +197,12 @@ function timeFields(parts: (string | undefined)[]): Omit<Fields, 'y' | 'mo' | 'd
 }
 
 /** The instant of validated fields: in `zone`, else UTC with `utc`, else local time. */
-function instant(f: Fields, zone: string | undefined, utc: boolean, wrong: (why: string) => Error): number {
+function instant(
+  f: Fields,
+  zone: string | undefined,
+  utc: boolean,
+  wrong: (why: string, gap?: boolean) => Error,
+): number {
   if (f.mo < 1 || f.mo > 12) throw wrong(`there is no month ${f.mo}`);
   const days = daysInMonth(f.y, f.mo);
   if (f.d < 1 || f.d > days) {
@@ -211,7 +226,7 @@ function instant(f: Fields, zone: string | undefined, utc: boolean, wrong: (why:
     const sameDay = t.getFullYear() === f.y && t.getMonth() === f.mo - 1 && t.getDate() === f.d;
     // Midnight may be skipped by a clock change (then the day starts later); a time written out must exist.
     if (!sameDay || (f.timeGiven && (t.getHours() !== f.h || t.getMinutes() !== f.mi))) {
-      throw wrong('that local time does not exist (a clock change skips it); give a UTC offset or use --utc');
+      throw wrong('that local time does not exist (a clock change skips it); give a UTC offset', true);
     }
     ms = t.getTime();
   }

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 2: a line over `maxLineBytes` has its largest string fields (in `data` and `meta`)
+ * docs/format.md section 2: a line over `maxLineBytes` has its largest string fields (in `data` and `meta`)
  * cut, with a marker saying how much was removed. It is never dropped silently.
  */
 export function truncateLargestStrings(

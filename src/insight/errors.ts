@@ -39,10 +39,7 @@ const SPIKE_FACTOR = 4;
 
 /** Groups the failures of a stream of events (in log order) by cause, and finds the spikes. */
 export async function groupErrors(events: AsyncIterable<{ record: EventRecord }>): Promise<ErrorReport> {
-  const groups = new Map<
-    string,
-    ErrorGroup & { sets: { types: Set<string>; jobs: Set<string>; agents: Set<string>; items: Set<string> } }
-  >();
+  const groups = new Map<string, GroupBuilder>();
   // Per job and item: the groups of its failures not yet followed by a completion.
   const open = new Map<string, ErrorGroup[]>();
   const perMinute = new Map<string, Map<number, number>>();
@@ -59,23 +56,8 @@ export async function groupErrors(events: AsyncIterable<{ record: EventRecord }>
     failures++;
     const message = typeof data.error === 'string' ? data.error : JSON.stringify(data);
     const key = normalizeMessage(message);
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = {
-        message: key,
-        count: 0,
-        eventTypes: [],
-        jobs: [],
-        agents: [],
-        items: [],
-        firstSeen: record.ts,
-        lastSeen: record.ts,
-        recovered: 0,
-        example: record,
-        sets: { types: new Set(), jobs: new Set(), agents: new Set(), items: new Set() },
-      };
-      groups.set(key, group);
-    }
+    const group = groups.get(key) ?? groups.set(key, newGroup(key, record)).get(key);
+    if (group === undefined) continue;
     group.count++;
     group.lastSeen = record.ts;
     group.sets.types.add(record.event_type);
@@ -100,6 +82,26 @@ export async function groupErrors(events: AsyncIterable<{ record: EventRecord }>
       }))
       .sort((a, b) => b.count - a.count || (a.message < b.message ? -1 : 1)),
     spikes: findSpikes(perMinute),
+  };
+}
+
+type GroupBuilder = ErrorGroup & {
+  sets: { types: Set<string>; jobs: Set<string>; agents: Set<string>; items: Set<string> };
+};
+
+function newGroup(message: string, record: EventRecord): GroupBuilder {
+  return {
+    message,
+    count: 0,
+    eventTypes: [],
+    jobs: [],
+    agents: [],
+    items: [],
+    firstSeen: record.ts,
+    lastSeen: record.ts,
+    recovered: 0,
+    example: record,
+    sets: { types: new Set(), jobs: new Set(), agents: new Set(), items: new Set() },
   };
 }
 

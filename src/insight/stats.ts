@@ -1,5 +1,6 @@
 import { parseMicros } from '../format/clock.js';
 import type { EventRecord } from '../format/schema/envelope.js';
+import { isBuiltinEventType, unhandledType, type BuiltinEventType } from '../format/schema/event-types.js';
 import { normalizeMessage } from './normalize.js';
 import { LogHistogram } from './sketch.js';
 
@@ -38,6 +39,13 @@ export interface Stats {
   topErrors: { message: string; count: number; example: string }[];
 }
 
+interface AgentFigures {
+  events: number;
+  completed: number;
+  failed: number;
+  histogram: LogHistogram;
+}
+
 /** Accumulates stats one event at a time: memory grows with agents, minutes and error kinds, not events. */
 export class StatsBuilder {
   private events = 0;
@@ -51,10 +59,7 @@ export class StatsBuilder {
   private backoffMs = 0;
   private readonly durations = new LogHistogram();
   private readonly minutes = new Map<number, number>();
-  private readonly agents = new Map<
-    string,
-    { events: number; completed: number; failed: number; histogram: LogHistogram }
-  >();
+  private readonly agents = new Map<string, AgentFigures>();
   private maxQueue: Stats['maxQueue'];
   private maxMemory: Stats['maxMemoryMb'];
   private readonly errors = new Map<string, { count: number; example: string }>();
@@ -75,8 +80,17 @@ export class StatsBuilder {
             .set(record.agent_id, { events: 0, completed: 0, failed: 0, histogram: new LogHistogram() })
             .get(record.agent_id));
     if (agent !== undefined) agent.events++;
-    const data = (record.data ?? {}) as Record<string, unknown>;
-    switch (record.event_type) {
+    if (isBuiltinEventType(record.event_type))
+      this.addBuiltin(record.event_type, (record.data ?? {}) as Record<string, unknown>, agent);
+  }
+
+  /** The figures each built-in type adds to; a type added to BUILTIN_EVENT_TABLE must be named here. */
+  private addBuiltin(
+    type: BuiltinEventType,
+    data: Record<string, unknown>,
+    agent: AgentFigures | undefined,
+  ): void {
+    switch (type) {
       case 'agent_completed':
         this.completed++;
         if (agent !== undefined) agent.completed++;
@@ -112,6 +126,21 @@ export class StatsBuilder {
           this.maxMemory = { used: Number(data.used_mb), limit: Number(data.limit_mb) };
         }
         break;
+      case 'job_started':
+      case 'job_completed':
+      case 'job_paused':
+      case 'job_resumed':
+      case 'agent_started':
+      case 'agent_progress':
+      case 'checkpoint_created':
+      case 'checkpoint_loaded':
+      case 'worktree_created':
+      case 'worktree_merged':
+      case 'worktree_cleaned':
+        // Counted by type, severity, minute and agent only.
+        break;
+      default:
+        unhandledType(type);
     }
   }
 
@@ -247,18 +276,4 @@ export async function computeStats(
   const total = new StatsBuilder();
   for (const builder of jobs.values()) total.merge(builder);
   return { total: total.result(), jobs: Object.fromEntries([...jobs].map(([id, b]) => [id, b.result()])) };
-}
-
-/** A sparkline of counts, squeezed to at most `width` characters. */
-export function sparkline(values: number[], width = 60): string {
-  if (values.length === 0) return '';
-  const per = Math.ceil(values.length / width);
-  const squeezed: number[] = [];
-  for (let i = 0; i < values.length; i += per)
-    squeezed.push(values.slice(i, i + per).reduce((a, b) => a + b, 0));
-  const max = Math.max(...squeezed);
-  const bars = '▁▂▃▄▅▆▇█';
-  return squeezed
-    .map((v) => (max === 0 ? bars[0] : bars[Math.min(7, Math.floor((v / max) * 7.999))]))
-    .join('');
 }

@@ -4,7 +4,7 @@ import { DataError, InvalidArgumentError, errnoCode } from '../format/errors.js'
 import { readRegularFile } from '../storage/fsutil.js';
 import { parseTimeSpan } from '../format/time-parse.js';
 
-/** What `events prune` may remove; every rule given applies (DESIGN.md section 5). */
+/** What `events prune` may remove; every rule given applies (docs/format.md section 10). */
 export interface PrunePolicy {
   /** Remove what is older than this (ms): sealed segments whose last event is older, and whole jobs. */
   olderThanMs?: number;
@@ -67,21 +67,20 @@ export function toPolicy(
   config: PruneConfig,
   flags: PruneConfig & { jobs?: string[] },
   dir: string,
+  labels: Partial<Record<'olderThan' | 'maxSize', string>> = {},
 ): PrunePolicy {
   const merged = {
     ...config,
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };
-  // A bad value is named where it was written: the flag, or the field of prune.json.
-  const source = (flag: string, field: keyof PruneConfig) =>
-    flags[field] !== undefined ? flag : `${path.join(dir, PRUNE_CONFIG_FILE)}: ${field}`;
+  // A bad value is named where it was written: as the caller labels its overrides (the CLI: by its
+  // flags), or the field of prune.json.
+  const source = (field: 'olderThan' | 'maxSize') =>
+    flags[field] !== undefined ? (labels[field] ?? field) : `${path.join(dir, PRUNE_CONFIG_FILE)}: ${field}`;
   return {
     olderThanMs:
-      merged.olderThan === undefined
-        ? undefined
-        : parseDuration(source('--older-than', 'olderThan'), merged.olderThan),
-    maxBytes:
-      merged.maxSize === undefined ? undefined : parseSize(source('--max-size', 'maxSize'), merged.maxSize),
+      merged.olderThan === undefined ? undefined : parseDuration(source('olderThan'), merged.olderThan),
+    maxBytes: merged.maxSize === undefined ? undefined : parseSize(source('maxSize'), merged.maxSize),
     keepJobs: merged.keepJobs,
     maxEvents: merged.maxEvents,
     jobs: flags.jobs,
@@ -94,8 +93,8 @@ export function toPolicy(
  * `30d`, `12h`, `2w`, `1h30min`, `6M` (months; `m` is minutes) ... as milliseconds: systemd's time
  * spans (see parseTimeSpan). An unknown or missing unit is a usage error listing the units.
  */
-export function parseDuration(flag: string, text: string): number {
-  return parseTimeSpan(flag, text) / 1000;
+export function parseDuration(label: string, text: string): number {
+  return parseTimeSpan(label, text) / 1000;
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -110,12 +109,12 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 2 ** 40,
 };
 
-/** `10GB` (10^9), `512MiB` (2^20), a plain number of bytes. */
-export function parseSize(flag: string, text: string): number {
+/** `10GB` (10^9), `512MiB` (2^20), a plain number of bytes; an error names the value by `label`. */
+export function parseSize(label: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?i?b)?$/i.exec(text.trim());
   const unit = SIZE_UNITS[(m?.[2] ?? 'b').toLowerCase()];
   if (m === null || unit === undefined) {
-    throw new InvalidArgumentError(`${flag} takes a size such as 10GB, 500MB or 2GiB, not "${text}"`);
+    throw new InvalidArgumentError(`${label} takes a size such as 10GB, 500MB or 2GiB, not "${text}"`);
   }
   return Math.floor(Number(m[1]) * unit);
 }

@@ -2,7 +2,7 @@ import { DataError, InvalidArgumentError } from '../format/errors.js';
 import { isValidId } from '../format/ids.js';
 
 /**
- * A position in every stream of every job read (DESIGN.md section 4): the last seq consumed per stream,
+ * A position in every stream of every job read (docs/cli.md, query --cursor-file): the last seq consumed per stream,
  * and the log id of each job so a cursor from another log is refused rather than misapplied.
  */
 export type Cursor = Record<string, { log: string; streams: Record<string, number> }>;

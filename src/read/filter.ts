@@ -25,6 +25,19 @@ export interface EventFilter {
   where?: string[];
 }
 
+/**
+ * A field of an EventFilter that cannot be used, named in library terms (`where`, `grep`); `detail`
+ * says why without naming the field, so a caller (the CLI) can name it its own way (issue 12).
+ */
+export class FilterError extends InvalidArgumentError {
+  constructor(
+    readonly field: 'where' | 'grep',
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+  }
+}
+
 export type RecordPredicate = (record: EventRecord, line: string) => boolean;
 
 export function compileFilter(filter: EventFilter): RecordPredicate {
@@ -57,8 +70,7 @@ export function compileFilter(filter: EventFilter): RecordPredicate {
   }
   for (const clause of filter.where ?? []) {
     const eq = clause.indexOf('=');
-    if (eq <= 0)
-      throw new InvalidArgumentError(`--where takes path=value (a field of data), not "${clause}"`);
+    if (eq <= 0) throw new FilterError('where', `takes path=value (a field of data), not "${clause}"`);
     const path = clause
       .slice(0, eq)
       .replace(/^data\./, '')
@@ -116,9 +128,7 @@ function compileRegex(source: string): RegExp {
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new InvalidArgumentError(
-      `--grep: not a regular expression: ${(err as Error).message} (use --fixed for plain text)`,
-    );
+    throw new FilterError('grep', `not a regular expression: ${(err as Error).message}`);
   }
 }
 

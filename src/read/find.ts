@@ -31,6 +31,17 @@ export function parseEventRef(text: string): EventRef {
   );
 }
 
+/** What a search of a job reads: its segments, where it counts what it skipped, and how. */
+interface Search {
+  job: string;
+  jobDir: string;
+  segments: SegmentName[];
+  /** The newest segment of each stream: it may have no index yet (format.md section 8). */
+  newest: Set<string>;
+  stats: ReadStats;
+  noIndex: boolean;
+}
+
 /**
  * Finds one event of a job; NotFoundError when it is not there, naming what was looked for. What the
  * read skipped (corrupt lines, ignored indexes, unreadable `.gz`) is counted into `options.stats`,
@@ -44,36 +55,25 @@ export async function findEvent(
 ): Promise<FoundEvent> {
   const { jobDir } = await openJob(dir, job);
   const segments = await readableSegments(jobDir);
-  const stats: ReadStats = options.stats ?? { corrupt: 0, tornTail: false };
-  // A stream's newest segment may have no index yet (format.md section 8): not a problem there.
-  const newest = new Set(segments.filter((s, i) => segments[i + 1]?.stream !== s.stream).map((s) => s.file));
-  // With an index only the block that can hold the seq is read (planSegment); without, the segment.
-  const scan = async (candidates: SegmentName[], test: (e: ReadEvent) => boolean, seq?: number) => {
-    const found: FoundEvent[] = [];
-    for (const segment of candidates) {
-      const file = path.join(jobDir, segment.file);
-      const plan =
-        options.noIndex === true
-          ? { ranges: [{ file, from: 0 }], problem: undefined }
-          : await planSegment(file, {
-              afterSeq: (seq ?? 1) - 1,
-              untilSeq: seq ?? Infinity,
-              mayLackIndex: newest.has(segment.file),
-            });
-      if (plan.problem !== undefined) (stats.indexProblems ??= []).push(`${segment.file}: ${plan.problem}`);
-      for (const range of plan.ranges) {
-        for await (const event of readRangeRecords(range, stats)) {
-          if (test(event)) found.push({ ...event, segment: segment.file });
-        }
-      }
-    }
-    return found;
+  const search: Search = {
+    job,
+    jobDir,
+    segments,
+    newest: new Set(segments.filter((s, i) => segments[i + 1]?.stream !== s.stream).map((s) => s.file)),
+    stats: options.stats ?? { corrupt: 0, tornTail: false },
+    noIndex: options.noIndex === true,
   };
   if ('id' in ref) {
-    const [found] = await scan(segments, (e) => e.record.id === ref.id);
+    const [found] = await scan(search, segments, (e) => e.record.id === ref.id);
     if (found === undefined) throw new NotFoundError(`job ${job} has no event with id ${ref.id}`);
     return found;
   }
+  return findBySeq(search, ref);
+}
+
+/** The event with a seq: in the named stream, or in the only stream that has it. */
+async function findBySeq(search: Search, ref: { seq: number; stream?: string }): Promise<FoundEvent> {
+  const { job, segments } = search;
   const streams = [...new Set(segments.map((s) => s.stream))];
   if (ref.stream !== undefined && !streams.includes(ref.stream)) {
     throw new NotFoundError(`job ${job} has no stream ${ref.stream}`, {
@@ -85,7 +85,7 @@ export async function findEvent(
     const own = segments.filter((s) => s.stream === stream);
     return own.filter((s, i) => s.baseSeq <= ref.seq && ref.seq < (own[i + 1]?.baseSeq ?? Infinity));
   });
-  const found = await scan(candidates, (e) => e.record.seq === ref.seq, ref.seq);
+  const found = await scan(search, candidates, (e) => e.record.seq === ref.seq, ref.seq);
   if (found.length > 1) {
     const names = found.map((f) => `${f.record.stream}:${ref.seq}`).join(', ');
     throw new InvalidArgumentError(
@@ -98,4 +98,35 @@ export async function findEvent(
     throw new NotFoundError(`job ${job} has no event with seq ${ref.seq}${where}`);
   }
   return event;
+}
+
+/**
+ * The events of `candidates` that pass `test`. With an index only the block that can hold `seq` is
+ * read (planSegment); without, the whole segment.
+ */
+async function scan(
+  search: Search,
+  candidates: SegmentName[],
+  test: (e: ReadEvent) => boolean,
+  seq?: number,
+): Promise<FoundEvent[]> {
+  const { jobDir, stats } = search;
+  const found: FoundEvent[] = [];
+  for (const segment of candidates) {
+    const file = path.join(jobDir, segment.file);
+    const plan = search.noIndex
+      ? { ranges: [{ file, from: 0 }], problem: undefined }
+      : await planSegment(file, {
+          afterSeq: (seq ?? 1) - 1,
+          untilSeq: seq ?? Infinity,
+          mayLackIndex: search.newest.has(segment.file),
+        });
+    if (plan.problem !== undefined) (stats.indexProblems ??= []).push(`${segment.file}: ${plan.problem}`);
+    for (const range of plan.ranges) {
+      for await (const event of readRangeRecords(range, stats)) {
+        if (test(event)) found.push({ ...event, segment: segment.file });
+      }
+    }
+  }
+  return found;
 }

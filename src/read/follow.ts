@@ -1,27 +1,18 @@
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { parseMicros } from '../format/clock.js';
 import { errnoCode } from '../format/errors.js';
-import { openRegular } from '../storage/fsutil.js';
-import { linesOf, rangeChunks, readWholeLines, type ReadStats } from '../storage/line-reader.js';
-import { parseRecord } from '../format/record.js';
-import { listSegments } from '../storage/segments.js';
 import type { SegmentName } from '../format/paths.js';
-import { readIndexTail } from '../storage/segment-index.js';
 import type { EventRecord } from '../format/schema/envelope.js';
+import { listJobsToRead, openJob } from '../storage/jobs-dir.js';
+import type { ReadStats } from '../storage/line-reader.js';
+import { listSegments } from '../storage/segments.js';
 import type { Cursor } from './cursor.js';
 import { compileFilter, type EventFilter } from './filter.js';
-import { listJobIds, listJobsToRead, openJob } from '../storage/jobs-dir.js';
+import { HOT_MS, readStream, type BatchEvent, type Tracked } from './follow-stream.js';
 import { compareRecords, type ReadEvent } from './reader.js';
+import { plainName, type StreamPositions } from './stream-positions.js';
 
-/** Where each stream of a job ended at one moment: `${job}/${stream}` → its newest segment and size. */
-/**
- * Where each stream stood when a follow began: a segment (its plain name) and the offset of the next
- * whole line; for a stream whose newest segment is compressed (a job that ended), the end of that
- * segment and its last seq, so that nothing before it is read again (issue 11).
- */
-export type StreamPositions = Map<string, { segment: string; offset: number; lastSeq?: number }>;
+export { snapshotStreams, type StreamPositions } from './stream-positions.js';
 
 export interface FollowOptions extends EventFilter {
   dir: string;
@@ -40,65 +31,15 @@ export interface FollowOptions extends EventFilter {
   doneWhen?: () => boolean;
 }
 
-interface BatchEvent {
-  record: EventRecord;
-  line: string;
-  tsUs: number;
-}
-
-interface Tracked {
-  job: string;
-  stream: string;
-  jobDir: string;
-  /** The segment being read (a plain file name) and the offset of the next whole line in it. */
-  segment: string;
-  offset: number;
-  /** The last seq seen: lines at or before it are not emitted again. */
-  seq: number;
-  /** Until when (ms since the epoch) this stream is polled every tick rather than every few. */
-  hotUntil: number;
-  /** The current segment's plain file is gone and its `.gz` (if any) has been read. */
-  compressedRead?: boolean;
-}
-
-/** Streams quiet for longer than this are checked every SLOW_EVERY ticks (plus on change notifications). */
-const HOT_MS = 60_000;
+/** Streams quiet for longer than HOT_MS are checked every SLOW_EVERY ticks (plus on change notifications). */
 const SLOW_EVERY = 10;
 /** After a change notification, wait this long for more before reading (a burst becomes one read). */
 const COALESCE_MS = 5;
 
-/** The newest segment and its size for every stream of the given jobs (all jobs when none). */
-export async function snapshotStreams(dir: string, jobs: string[] = []): Promise<StreamPositions> {
-  const positions: StreamPositions = new Map();
-  for (const job of jobs.length > 0 ? jobs : await listJobIds(dir)) {
-    const { jobDir } = await openJob(dir, job);
-    const segments = await listSegments(jobDir);
-    for (const segment of newestPerStream(segments)) {
-      const file = path.join(jobDir, segment.file);
-      const size = await sizeOf(file);
-      if (size === undefined) {
-        // Compressed since it was listed: the stream stands at the end of its `.gz`.
-        const end = await endOfCompressed(`${file}.gz`);
-        if (end !== undefined) positions.set(`${job}/${segment.stream}`, { segment: segment.file, ...end });
-        continue;
-      }
-      const offset = await lineStartAtOrBefore(file, size).catch(() => undefined);
-      if (offset !== undefined) positions.set(`${job}/${segment.stream}`, { segment: segment.file, offset });
-    }
-    // After the plain ones: a stream whose newest segment is compressed ends there.
-    for (const ended of endedStreams(segments)) {
-      const end = await endOfCompressed(path.join(jobDir, ended.file));
-      if (end !== undefined)
-        positions.set(`${job}/${ended.stream}`, { segment: plainName(ended.file), ...end });
-    }
-  }
-  return positions;
-}
-
 /**
  * Follows a log as it grows, like `tail -f`: appends to every stream, new segments after a rotation,
  * new streams and (when no job is named) new jobs. Change notifications (fs.watch) wake it at once; a
- * stat poll backs them up, as watching is unreliable on some filesystems (DESIGN.md section 4). Each
+ * stat poll backs them up, as watching is unreliable on some filesystems (docs/architecture.md, the read path). Each
  * batch of new events is emitted in (ts, stream, seq) order; each stream's events in seq order, once.
  */
 export class EventFollower implements AsyncIterable<ReadEvent> {
@@ -206,71 +147,9 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
   }
 
   /** Reads what is new in one stream (at most a chunk); true when more is waiting. */
-  private async readStream(t: Tracked, batch: BatchEvent[]) {
-    const stats = this.stats.get(t.job) as ReadStats;
-    for (;;) {
-      const segments = this.segmentsOf.get(`${t.job}/${t.stream}`) ?? [];
-      const next = segments[segments.indexOf(t.segment) + 1];
-      const file = path.join(t.jobDir, t.segment);
-      const size = await sizeOf(file);
-      if (size === undefined) {
-        // Compressed since it was last read: what is left of it comes from the `.gz` (seqs already
-        // seen are skipped). Pruned: nothing is left. Then on to the next segment, once there is one.
-        if (!t.compressedRead) {
-          t.compressedRead = true;
-          await this.readCompressed(t, `${file}.gz`, batch);
-        }
-        if (next === undefined) return false;
-        Object.assign(t, { segment: next, offset: 0, compressedRead: false });
-        continue;
-      }
-      if (size < t.offset) {
-        // Cut back (a recovered torn tail): read it again; seqs already seen are skipped.
-        t.offset = 0;
-        continue;
-      }
-      if (size > t.offset) {
-        let read: { lines: string[]; consumed: number };
-        try {
-          read = await readWholeLines(file, t.offset, size, stats);
-        } catch (err) {
-          // Compressed and removed since the stat (the file is opened per chunk): the next turn reads
-          // the `.gz`.
-          if (errnoCode(err) === 'ENOENT') continue;
-          throw err;
-        }
-        const { lines, consumed } = read;
-        t.offset += consumed;
-        t.hotUntil = Date.now() + HOT_MS;
-        this.collect(t, lines, batch);
-        if (t.offset < size && consumed > 0) return true;
-      }
-      // A segment with a successor is sealed: once read (a torn remainder cannot grow), move on.
-      if (next === undefined) return false;
-      stats.tornTail ||= t.offset < size;
-      Object.assign(t, { segment: next, offset: 0 });
-    }
-  }
-
-  private async readCompressed(t: Tracked, gzFile: string, batch: BatchEvent[]): Promise<void> {
-    if ((await sizeOf(gzFile)) === undefined) return;
-    const stats = this.stats.get(t.job) as ReadStats;
-    for await (const chunk of rangeChunks({ file: gzFile, from: 0 }, stats)) {
-      this.collect(t, linesOf(chunk), batch);
-    }
-  }
-
-  /** Parses new lines of a stream into the batch: corrupt ones counted, seqs already seen skipped. */
-  private collect(t: Tracked, lines: string[], batch: BatchEvent[]): void {
-    const stats = this.stats.get(t.job) as ReadStats;
-    for (const line of lines) {
-      const record = parseRecord(line);
-      if (record === undefined) stats.corrupt++;
-      else if (record.seq > t.seq) {
-        t.seq = record.seq;
-        batch.push({ record, line, tsUs: parseMicros(record.ts) });
-      }
-    }
+  private readStream(t: Tracked, batch: BatchEvent[]): Promise<boolean> {
+    const segments = this.segmentsOf.get(`${t.job}/${t.stream}`) ?? [];
+    return readStream(t, segments, this.stats.get(t.job) as ReadStats, batch);
   }
 
   private watch(target: string, onChange: () => void): void {
@@ -302,66 +181,4 @@ export class EventFollower implements AsyncIterable<ReadEvent> {
 
 export function followEvents(options: FollowOptions): EventFollower {
   return new EventFollower(options);
-}
-
-/** The start of the line that `offset` falls in (`offset` itself at a line start): never mid-line. */
-async function lineStartAtOrBefore(file: string, offset: number): Promise<number> {
-  const handle = await openRegular(file, 'r');
-  try {
-    let end = offset;
-    while (end > 0) {
-      const start = Math.max(0, end - 64 * 1024);
-      const buffer = Buffer.alloc(end - start);
-      await handle.read(buffer, 0, buffer.length, start);
-      const nl = buffer.lastIndexOf(0x0a);
-      if (nl !== -1) return start + nl + 1;
-      end = start;
-    }
-    return 0;
-  } finally {
-    await handle.close();
-  }
-}
-
-async function sizeOf(file: string): Promise<number | undefined> {
-  try {
-    return (await fsp.stat(file)).size;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** The newest segment of each stream whose newest segment is compressed (its writer sealed it). */
-function endedStreams(segments: SegmentName[]): SegmentName[] {
-  const newest = new Map<string, SegmentName>();
-  for (const s of segments) newest.set(s.stream, s);
-  return [...newest.values()].filter((s) => s.compressed);
-}
-
-/** The plain size and last seq of a compressed segment: from its index, else by reading it. */
-async function endOfCompressed(gzFile: string): Promise<{ offset: number; lastSeq: number } | undefined> {
-  const size = await sizeOf(gzFile);
-  if (size === undefined) return undefined;
-  const tail = await readIndexTail(gzFile, size);
-  if (tail !== undefined) return { offset: tail.seal.bytes, lastSeq: tail.seal.seq[1] };
-  const stats: ReadStats = { corrupt: 0, tornTail: false };
-  let offset = 0;
-  let lastSeq = 0;
-  for await (const chunk of rangeChunks({ file: gzFile, from: 0 }, stats)) {
-    offset += chunk.length;
-    for (const line of linesOf(chunk)) lastSeq = parseRecord(line)?.seq ?? lastSeq;
-  }
-  return { offset, lastSeq };
-}
-
-/** The newest segment of each stream that is still plain (the active one): where following begins. */
-function newestPerStream(segments: SegmentName[]): SegmentName[] {
-  const newest = new Map<string, SegmentName>();
-  for (const s of segments) if (!s.compressed) newest.set(s.stream, s);
-  return [...newest.values()];
-}
-
-function plainName(file: string): string {
-  return file.replace(/\.gz$/, '');
 }

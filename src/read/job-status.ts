@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
 import { readEvents } from './reader.js';
 import { JOB_SUMMARY_FILE } from '../format/paths.js';
+import type { EventRecord } from '../format/schema/envelope.js';
+import { isBuiltinEventType, unhandledType, type BuiltinEventType } from '../format/schema/event-types.js';
 
 export type JobRunState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
 
@@ -110,69 +112,95 @@ async function readSummary(jobDir: string, fingerprint: string): Promise<Summary
 /** Reads one job's log once and derives its summary. */
 async function summarize(dir: string, job: string): Promise<Summary> {
   const reader = readEvents({ dir, jobs: [job] });
-  const items = new Map<string, 'active' | 'completed' | 'failed' | 'retrying'>();
-  const agents = new Set<string>();
-  let lifecycle: JobRunState | undefined;
-  let itemsTotal: number | undefined;
-  let events = 0;
-  let firstTs: string | undefined;
-  let lastTs: string | undefined;
-  for await (const { record } of reader) {
-    events++;
-    firstTs ??= record.ts;
-    lastTs = record.ts;
-    if (record.agent_id !== undefined) agents.add(record.agent_id);
-    const data = (record.data ?? {}) as Record<string, unknown>;
-    const item = typeof data.item_id === 'string' ? data.item_id : undefined;
-    switch (record.event_type) {
-      case 'job_started':
-        itemsTotal = typeof data.total_items === 'number' ? data.total_items : undefined;
-        lifecycle = undefined;
-        break;
-      case 'job_completed':
-        lifecycle = 'completed';
-        break;
-      case 'job_failed':
-        lifecycle = 'failed';
-        break;
-      case 'job_paused':
-        lifecycle = 'paused';
-        break;
-      case 'job_resumed':
-        lifecycle = undefined;
-        break;
-      case 'agent_started':
-        if (item !== undefined) items.set(item, 'active');
-        break;
-      case 'agent_completed':
-        if (item !== undefined) items.set(item, 'completed');
-        break;
-      case 'agent_failed':
-        if (item !== undefined) items.set(item, 'failed');
-        break;
-      case 'agent_retrying':
-        if (item !== undefined) items.set(item, 'retrying');
-        break;
-    }
-  }
-  const outcomes = [...items.values()];
+  const fold = new JobFold();
+  for await (const { record } of reader) fold.add(record);
+  const outcomes = [...fold.items.values()];
   const skipped = reader.stats.get(job);
   return {
-    lifecycle:
-      lifecycle === undefined || lifecycle === 'running' || lifecycle === 'stopped' ? null : lifecycle,
+    lifecycle: fold.lifecycle ?? null,
     itemsDone: outcomes.filter((o) => o === 'completed').length,
     itemsFailed: outcomes.filter((o) => o === 'failed').length,
-    itemsTotal: itemsTotal ?? null,
-    agents: agents.size,
-    firstTs: firstTs ?? null,
-    lastTs: lastTs ?? null,
-    events,
+    itemsTotal: fold.itemsTotal ?? null,
+    agents: fold.agents.size,
+    firstTs: fold.firstTs ?? null,
+    lastTs: fold.lastTs ?? null,
+    events: fold.events,
     bytes: await jobBytes(path.join(dir, job)),
     corrupt: skipped?.corrupt ?? 0,
     damaged: skipped?.damaged ?? [],
     indexProblems: skipped?.indexProblems ?? [],
   };
 }
+
+/** What a job's row needs from its events, one event at a time. */
+class JobFold {
+  readonly items = new Map<string, 'active' | 'completed' | 'failed' | 'retrying'>();
+  readonly agents = new Set<string>();
+  /** From the lifecycle events; undefined while the job runs (or has not started). */
+  lifecycle: 'completed' | 'failed' | 'paused' | undefined;
+  itemsTotal: number | undefined;
+  events = 0;
+  firstTs: string | undefined;
+  lastTs: string | undefined;
+
+  add(record: EventRecord): void {
+    this.events++;
+    this.firstTs ??= record.ts;
+    this.lastTs = record.ts;
+    if (record.agent_id !== undefined) this.agents.add(record.agent_id);
+    if (isBuiltinEventType(record.event_type))
+      this.addBuiltin(record.event_type, (record.data ?? {}) as Record<string, unknown>);
+  }
+
+  /** A type added to BUILTIN_EVENT_TABLE must be named here. */
+  private addBuiltin(type: BuiltinEventType, data: Record<string, unknown>): void {
+    const item = typeof data.item_id === 'string' ? data.item_id : undefined;
+    switch (type) {
+      case 'job_started':
+        this.itemsTotal = typeof data.total_items === 'number' ? data.total_items : undefined;
+        this.lifecycle = undefined;
+        break;
+      case 'job_completed':
+        this.lifecycle = 'completed';
+        break;
+      case 'job_failed':
+        this.lifecycle = 'failed';
+        break;
+      case 'job_paused':
+        this.lifecycle = 'paused';
+        break;
+      case 'job_resumed':
+        this.lifecycle = undefined;
+        break;
+      case 'agent_started':
+      case 'agent_completed':
+      case 'agent_failed':
+      case 'agent_retrying':
+        if (item !== undefined) this.items.set(item, ITEM_OUTCOME[type]);
+        break;
+      case 'agent_progress':
+      case 'checkpoint_created':
+      case 'checkpoint_loaded':
+      case 'checkpoint_failed':
+      case 'worktree_created':
+      case 'worktree_merged':
+      case 'worktree_cleaned':
+      case 'queue_depth_changed':
+      case 'memory_pressure':
+        break;
+      default:
+        unhandledType(type);
+    }
+  }
+}
+
+/** What an agent event says of its item. */
+const ITEM_OUTCOME = {
+  agent_started: 'active',
+  agent_completed: 'completed',
+  agent_failed: 'failed',
+  agent_retrying: 'retrying',
+} as const;
 
 async function hasLiveWriter(jobDir: string): Promise<boolean> {
   for (const name of await fs.readdir(jobDir)) {

@@ -10,6 +10,7 @@ import {
   PRUNE_LOCK_FILE,
   PRUNING_PREFIX,
 } from '../format/paths.js';
+import { resolveEventsDir } from '../storage/events-dir.js';
 
 /** What the located directory must hold (issue 11 point 7: a wrong `--dir` must not look like success). */
 export type LocateNeed =
@@ -35,12 +36,12 @@ export interface LocateOptions {
  */
 export function locateEventsDir(options: LocateOptions = {}): string {
   const cwd = options.cwd ?? process.cwd();
-  const explicit = options.dir ?? (options.env?.MMM_EVENTS_DIR || undefined);
+  const resolved = resolveEventsDir(options.dir, options.env, cwd);
   let dir: string | undefined;
   let source: Source = 'found';
-  if (explicit !== undefined) {
-    dir = path.resolve(cwd, explicit);
-    source = options.dir !== undefined ? '--dir' : '$MMM_EVENTS_DIR';
+  if (resolved.source !== 'default') {
+    dir = resolved.dir;
+    source = resolved.source;
     if (!isDirectory(dir)) throw new NotFoundError(`no events directory at ${dir} (from ${source})`);
   } else {
     for (let current = path.resolve(cwd); ; current = path.dirname(current)) {

@@ -38,7 +38,7 @@ export interface SegmentPlan {
 
 /**
  * Uses a segment's index to read only the blocks that can hold a match: outside the seq or time
- * range, or without a wanted event type or agent, a block is not read at all (DESIGN.md section 4).
+ * range, or without a wanted event type or agent, a block is not read at all (docs/format.md section 8).
  * The bytes after the last indexed block (the active segment's newest lines) are always read. An
  * index that disagrees with its segment is not used: the whole segment is read, and `problem` says why.
  */
@@ -90,22 +90,39 @@ async function planCurrent(
   return problem === undefined ? { ranges, skippedThrough } : { ...whole, problem };
 }
 
+/** What a block or seal entry says of its lines, as the skip tests read it. */
+type EntryFields = Pick<BlockEntry, 'seq' | 'ts' | 'types' | 'agents'>;
+
+/**
+ * The skip tests, each beside the entry field it reads: could lines with this field hold a match? The
+ * end of the time range (`untilUs`) is tested where it also stops the read (planCurrent, sealCanMatch).
+ */
+const CAN_MATCH: { [F in keyof EntryFields]: (value: EntryFields[F], want: BlockWant) => boolean } = {
+  seq: ([first, last], want) => last > want.afterSeq && first <= want.untilSeq,
+  ts: ([, last], want) => want.sinceUs === undefined || parseMicros(last) >= want.sinceUs,
+  types: (types, want) => want.types === undefined || types.some(want.types),
+  agents: (agents, want) => want.agents === undefined || agents.some((a) => want.agents?.has(a)),
+};
+
+function entryCanMatch(entry: EntryFields, want: BlockWant): boolean {
+  return (
+    CAN_MATCH.seq(entry.seq, want) &&
+    CAN_MATCH.ts(entry.ts, want) &&
+    CAN_MATCH.types(entry.types, want) &&
+    CAN_MATCH.agents(entry.agents, want)
+  );
+}
+
 function sealCanMatch(seal: SealEntry, want: BlockWant): boolean {
   if (seal.count === 0) return false;
-  if (seal.seq[1] <= want.afterSeq || seal.seq[0] > want.untilSeq) return false;
-  if (want.sinceUs !== undefined && parseMicros(seal.ts[1]) < want.sinceUs) return false;
   if (want.untilUs !== undefined && parseMicros(seal.ts[0]) >= want.untilUs) return false;
-  if (want.types !== undefined && !Object.keys(seal.types).some(want.types)) return false;
-  if (want.agents !== undefined && !Object.keys(seal.agents).some((a) => want.agents?.has(a))) return false;
-  return true;
+  const types = want.types === undefined ? [] : Object.keys(seal.types);
+  const agents = want.agents === undefined ? [] : Object.keys(seal.agents);
+  return entryCanMatch({ seq: seal.seq, ts: seal.ts, types, agents }, want);
 }
 
 function wanted(block: BlockEntry, want: BlockWant): boolean {
-  if (block.seq[1] <= want.afterSeq || block.seq[0] > want.untilSeq) return false;
-  if (want.sinceUs !== undefined && parseMicros(block.ts[1]) < want.sinceUs) return false;
-  if (want.types !== undefined && !block.types.some(want.types)) return false;
-  if (want.agents !== undefined && !block.agents.some((a) => want.agents?.has(a))) return false;
-  return true;
+  return entryCanMatch(block, want);
 }
 
 /**

@@ -9,7 +9,14 @@ import { fsyncDir, openRegular } from './fsutil.js';
 import { withJobGate } from './job-gate.js';
 import { tempPathFor } from '../format/paths.js';
 import { rangeChunks, type ReadStats } from './line-reader.js';
-import { readSegmentIndex, sealSegment, writeSegmentIndex, type BlockEntry } from './segment-index.js';
+import {
+  readSegmentIndex,
+  sealSegment,
+  writeSegmentIndex,
+  type BlockEntry,
+  type SealEntry,
+  type SegmentIndex,
+} from './segment-index.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -20,7 +27,7 @@ export function compressedNameOf(plainFile: string): string {
 
 /**
  * Compresses a sealed segment as multi-member gzip, one member per index block, so that `zcat` reads
- * it whole and a reader can decompress one block by seeking to its member (DESIGN.md section 5):
+ * it whole and a reader can decompress one block by seeking to its member (docs/format.md section 9):
  * 1. write the members to a temp name beside it, fsync;
  * 2. decompress the temp file and check its SHA-256 and size against the seal;
  * 3. write the index with each block's member offsets;
@@ -38,35 +45,16 @@ export async function compressSegment(
   plainFile: string,
   options: { gateHeld?: boolean } = {},
 ): Promise<{ bytes: number; compressedBytes: number } | undefined> {
-  const size = (await fs.stat(plainFile)).size;
-  let read = await readSegmentIndex(plainFile, size);
-  if (!('index' in read) || read.index.seal === undefined) {
-    await sealSegment(plainFile);
-    read = await readSegmentIndex(plainFile, size);
-  }
-  if ('problem' in read || read.index.seal === undefined) {
-    throw new DataError(`${plainFile} could not be sealed${'problem' in read ? `: ${read.problem}` : ''}`);
-  }
-  const { index } = read;
-  const seal = read.index.seal;
+  const { index, seal } = await sealedIndexOf(plainFile);
   // An empty segment (a rotation had just begun it) has no member to write: nothing to compress.
   if (seal.bytes === 0) return undefined;
   const target = compressedNameOf(plainFile);
   // Not a segment name (readers ignore it), but a `.gz` name (it is read as gzip to verify it).
   const tmp = tempPathFor(target);
-  const blocks: BlockEntry[] = [];
   const source = await openRegular(plainFile, 'r');
   const out = await openRegular(tmp, 'wx');
   try {
-    let written = 0;
-    for (const block of index.blocks) {
-      const plain = Buffer.alloc(block.off[1] - block.off[0]);
-      await source.read(plain, 0, plain.length, block.off[0]);
-      const member = await gzip(plain);
-      await out.write(member);
-      blocks.push({ ...block, gz: [written, written + member.length] });
-      written += member.length;
-    }
+    const { blocks, written } = await writeMembers(source, out, index.blocks);
     crashPoint('compress:written');
     await out.sync();
     await out.close();
@@ -77,13 +65,7 @@ export async function compressSegment(
         await fs.rm(tmp, { force: true });
         return undefined;
       }
-      await writeSegmentIndex(plainFile, { blocks, seal });
-      crashPoint('compress:indexed');
-      await fs.rename(tmp, target);
-      await fsyncDir(path.dirname(target));
-      crashPoint('compress:renamed');
-      await fs.rm(plainFile, { force: true });
-      await fsyncDir(path.dirname(target));
+      await replaceWithCompressed(plainFile, tmp, { blocks, seal });
       return { bytes: seal.bytes, compressedBytes: written };
     };
     return options.gateHeld === true ? await replace() : await withJobGate(path.dirname(plainFile), replace);
@@ -94,6 +76,51 @@ export async function compressSegment(
   } finally {
     await source.close();
   }
+}
+
+/** The segment's index with its seal, sealing the segment first if it has none yet. */
+async function sealedIndexOf(plainFile: string): Promise<{ index: SegmentIndex; seal: SealEntry }> {
+  const size = (await fs.stat(plainFile)).size;
+  let read = await readSegmentIndex(plainFile, size);
+  if (!('index' in read) || read.index.seal === undefined) {
+    await sealSegment(plainFile);
+    read = await readSegmentIndex(plainFile, size);
+  }
+  if ('problem' in read || read.index.seal === undefined) {
+    throw new DataError(`${plainFile} could not be sealed${'problem' in read ? `: ${read.problem}` : ''}`);
+  }
+  return { index: read.index, seal: read.index.seal };
+}
+
+/** Step 1: one gzip member per index block, appended to `out`; the blocks with their member offsets. */
+async function writeMembers(
+  source: fs.FileHandle,
+  out: fs.FileHandle,
+  indexBlocks: BlockEntry[],
+): Promise<{ blocks: BlockEntry[]; written: number }> {
+  const blocks: BlockEntry[] = [];
+  let written = 0;
+  for (const block of indexBlocks) {
+    const plain = Buffer.alloc(block.off[1] - block.off[0]);
+    await source.read(plain, 0, plain.length, block.off[0]);
+    const member = await gzip(plain);
+    await out.write(member);
+    blocks.push({ ...block, gz: [written, written + member.length] });
+    written += member.length;
+  }
+  return { blocks, written };
+}
+
+/** Steps 3 to 5, under the job's gate: the index, the rename into place, the plain file removed. */
+async function replaceWithCompressed(plainFile: string, tmp: string, index: SegmentIndex): Promise<void> {
+  const target = compressedNameOf(plainFile);
+  await writeSegmentIndex(plainFile, index);
+  crashPoint('compress:indexed');
+  await fs.rename(tmp, target);
+  await fsyncDir(path.dirname(target));
+  crashPoint('compress:renamed');
+  await fs.rm(plainFile, { force: true });
+  await fsyncDir(path.dirname(target));
 }
 
 /** Whether `file` is still the file `handle` has open (not removed, moved away or replaced). */

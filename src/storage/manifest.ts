@@ -14,7 +14,7 @@ import { MANIFEST_FILE } from '../format/paths.js';
 const streamStartSchema = z.object({ seq: z.int().positive(), prev: z.string() });
 const streamRecordSchema = z.object({ newest_segment: z.int().positive() });
 
-/** LOG.json: the identity of a job's log and where each stream begins (DESIGN.md section 1). */
+/** LOG.json: the identity of a job's log and where each stream begins (docs/format.md section 3). */
 export const manifestSchema = z.object({
   format: z.literal('mmm-events'),
   version: z.literal(1),

@@ -2,146 +2,43 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { chainOf, type Chain } from '../format/chain.js';
 import { readManifest } from './manifest.js';
 import { DataError } from '../format/errors.js';
 import { openRegular, readRegularFile, writeFileAtomic } from './fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import { parseRecord } from '../format/record.js';
-import type { EventRecord } from '../format/schema/envelope.js';
+import { BlockBuilder, SealBuilder } from './index-builders.js';
+
+export { BlockBuilder } from './index-builders.js';
+import {
+  CHECKED_BLOCK_FIELDS,
+  CHECKED_SEAL_FIELDS,
+  DEFAULT_BLOCK_BYTES,
+  isBlockEntry,
+  sealEntrySchema,
+  type BlockEntry,
+  type SealEntry,
+  type SegmentIndex,
+} from '../format/index-entries.js';
+
+export {
+  blockEntrySchema,
+  DEFAULT_BLOCK_BYTES,
+  sealEntrySchema,
+  type BlockEntry,
+  type SealEntry,
+  type SegmentIndex,
+} from '../format/index-entries.js';
 
 /**
  * The `.idx` sidecar of a segment (format.md section 8): JSONL, one entry per block of whole lines
  * (about `DEFAULT_BLOCK_BYTES`), then a seal entry once the segment is sealed. It is derived data: a
  * reader checks it against the segment and falls back to scanning when it disagrees.
  */
-export const DEFAULT_BLOCK_BYTES = 128 * 1024;
-
-const range = z.tuple([z.int().nonnegative(), z.int().nonnegative()]);
-const tsRange = z.tuple([z.string(), z.string()]);
-
-export const blockEntrySchema = z.strictObject({
-  block: z.int().nonnegative(),
-  /** First and last seq in the block. */
-  seq: range,
-  /** Index of the block's first line in the segment, and its number of lines. */
-  lines: range,
-  /** Byte offsets in the plain segment: [start, end). */
-  off: range,
-  /** Offsets of the block's gzip member in the `.jsonl.gz`: [start, end), once compressed. */
-  gz: range.optional(),
-  ts: tsRange,
-  types: z.array(z.string()),
-  agents: z.array(z.string()),
-});
-
-export const sealEntrySchema = z.strictObject({
-  seal: z.literal(true),
-  count: z.int().nonnegative(),
-  seq: range,
-  ts: tsRange,
-  bytes: z.int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  last_hash: z.string(),
-  types: z.record(z.string(), z.int()),
-  agents: z.record(z.string(), z.int()),
-});
-
-export type BlockEntry = z.infer<typeof blockEntrySchema>;
-export type SealEntry = z.infer<typeof sealEntrySchema>;
-
-export interface SegmentIndex {
-  blocks: BlockEntry[];
-  seal: SealEntry | undefined;
-}
-
 /** The `.idx` path of a segment (`.jsonl` or `.jsonl.gz`). */
 export function indexFileOf(segmentFile: string): string {
   return segmentFile.replace(/\.jsonl(\.gz)?$/, '.idx');
-}
-
-/** Accumulates whole lines into block entries, as a writer appends them or a scan reads them. */
-export class BlockBuilder {
-  private current: BlockEntry | undefined;
-  /** Where skipped (corrupt) lines before the next block began: the block will start there. */
-  private gapStart: { offset: number; line: number } | undefined;
-  private readonly typeSet = new Set<string>();
-  private readonly agentSet = new Set<string>();
-
-  constructor(
-    private nextBlock: number,
-    /** Byte offset and line number where the next line starts. */
-    private offset: number,
-    private line: number,
-    private readonly blockBytes = DEFAULT_BLOCK_BYTES,
-  ) {}
-
-  /** Adds one line (its record and its length in bytes with `\n`); returns a block when one is full. */
-  add(
-    record: Pick<EventRecord, 'seq' | 'ts' | 'event_type' | 'agent_id'>,
-    bytes: number,
-  ): BlockEntry | undefined {
-    const start = this.gapStart ?? { offset: this.offset, line: this.line };
-    this.gapStart = undefined;
-    const block = (this.current ??= {
-      block: this.nextBlock,
-      seq: [record.seq, record.seq],
-      lines: [start.line, this.line - start.line],
-      off: [start.offset, this.offset],
-      ts: [record.ts, record.ts],
-      types: [],
-      agents: [],
-    });
-    block.seq[1] = record.seq;
-    block.lines[1]++;
-    this.offset += bytes;
-    this.line++;
-    block.off[1] = this.offset;
-    block.ts[1] = record.ts;
-    this.typeSet.add(record.event_type);
-    if (record.agent_id !== undefined) this.agentSet.add(record.agent_id);
-    return block.off[1] - block.off[0] >= this.blockBytes ? this.finish() : undefined;
-  }
-
-  /** Skips bytes that are not a record (a corrupt line): they stay inside the current block's range. */
-  skip(bytes: number): void {
-    if (this.current === undefined) this.gapStart ??= { offset: this.offset, line: this.line };
-    this.offset += bytes;
-    this.line++;
-    if (this.current !== undefined) {
-      this.current.off[1] = this.offset;
-      this.current.lines[1]++;
-    }
-  }
-
-  /** The block in progress, if any, closed now. */
-  finish(): BlockEntry | undefined {
-    const block = this.current;
-    if (block === undefined) return undefined;
-    block.types = [...this.typeSet].sort();
-    block.agents = [...this.agentSet].sort();
-    this.typeSet.clear();
-    this.agentSet.clear();
-    this.current = undefined;
-    this.nextBlock++;
-    return block;
-  }
-
-  /** Where the next block would start: the end of what is indexed so far. */
-  get indexedEnd(): number {
-    return this.current?.off[0] ?? this.gapStart?.offset ?? this.offset;
-  }
-
-  /** The next line's number. */
-  get nextLine(): number {
-    return this.line;
-  }
-
-  /** The offset after the last line added or skipped. */
-  get end(): number {
-    return this.offset;
-  }
 }
 
 /** Reads a segment and derives its index: blocks, and a seal entry when `seal` is asked for. */
@@ -196,41 +93,6 @@ export async function scanSegmentIndex(
   const end = builder.end;
   const sealEntry = options.seal && from.offset === 0 ? seal.entry(sha.digest('hex'), end) : undefined;
   return { blocks, seal: sealEntry, stats, end, lines: builder.nextLine };
-}
-
-/** The counts of a seal entry, accumulated line by line. */
-class SealBuilder {
-  constructor(private readonly chain: Chain | undefined) {}
-
-  private count = 0;
-  private first: EventRecord | undefined;
-  private last: EventRecord | undefined;
-  private lastHash = '';
-  private readonly types: Record<string, number> = {};
-  private readonly agents: Record<string, number> = {};
-
-  add(record: EventRecord, line: string): void {
-    this.count++;
-    this.first ??= record;
-    this.last = record;
-    if (this.chain !== undefined) this.lastHash = this.chain.hash(line);
-    this.types[record.event_type] = (this.types[record.event_type] ?? 0) + 1;
-    if (record.agent_id !== undefined) this.agents[record.agent_id] = (this.agents[record.agent_id] ?? 0) + 1;
-  }
-
-  entry(sha256: string, bytes: number): SealEntry {
-    return {
-      seal: true,
-      count: this.count,
-      seq: [this.first?.seq ?? 0, this.last?.seq ?? 0],
-      ts: [this.first?.ts ?? '', this.last?.ts ?? ''],
-      bytes,
-      sha256,
-      last_hash: this.lastHash,
-      types: this.types,
-      agents: this.agents,
-    };
-  }
 }
 
 /**
@@ -339,54 +201,17 @@ export async function checkSegmentIndex(segmentFile: string): Promise<string | u
   });
   for (const [i, block] of blocks.entries()) {
     const real = actual.blocks[i];
-    const fields = ['seq', 'lines', 'off', 'ts', 'types', 'agents'] as const;
-    const wrong = fields.find((f) => JSON.stringify(block[f]) !== JSON.stringify(real?.[f]));
+    const wrong = CHECKED_BLOCK_FIELDS.find((f) => JSON.stringify(block[f]) !== JSON.stringify(real?.[f]));
     if (wrong !== undefined)
       return `block ${i}: ${wrong} is ${JSON.stringify(block[wrong])}, the segment says ${JSON.stringify(real?.[wrong])}`;
   }
   if (seal !== undefined) {
     const real = actual.seal as SealEntry;
-    const fields = ['count', 'seq', 'ts', 'bytes', 'sha256', 'last_hash', 'types', 'agents'] as const;
-    const wrong = fields.find((f) => JSON.stringify(seal[f]) !== JSON.stringify(real[f]));
+    const wrong = CHECKED_SEAL_FIELDS.find((f) => JSON.stringify(seal[f]) !== JSON.stringify(real[f]));
     if (wrong !== undefined)
       return `seal: ${wrong} is ${JSON.stringify(seal[wrong])}, the segment says ${JSON.stringify(real[wrong])}`;
   }
   return undefined;
-}
-
-function isRange(value: unknown): value is [number, number] {
-  return (
-    Array.isArray(value) &&
-    value.length === 2 &&
-    Number.isSafeInteger(value[0]) &&
-    Number.isSafeInteger(value[1]) &&
-    (value[0] as number) >= 0 &&
-    (value[1] as number) >= 0
-  );
-}
-
-function isStrings(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
-/** blockEntrySchema, checked without zod: an index has one entry per 128 KiB of log. */
-function isBlockEntry(value: unknown): value is BlockEntry {
-  if (typeof value !== 'object' || value === null) return false;
-  const b = value as Record<string, unknown>;
-  const known = ['block', 'seq', 'lines', 'off', 'gz', 'ts', 'types', 'agents'];
-  return (
-    Object.keys(b).every((k) => known.includes(k)) &&
-    Number.isSafeInteger(b.block) &&
-    (b.block as number) >= 0 &&
-    isRange(b.seq) &&
-    isRange(b.lines) &&
-    isRange(b.off) &&
-    (b.gz === undefined || isRange(b.gz)) &&
-    isStrings(b.ts) &&
-    b.ts.length === 2 &&
-    isStrings(b.types) &&
-    isStrings(b.agents)
-  );
 }
 
 /**

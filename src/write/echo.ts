@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { EventsError } from '../format/errors.js';
 import type { EventRecord } from '../format/schema/envelope.js';
 import { formatEventPlain } from '../format/summary.js';
+import type { EventSink } from './sinks.js';
 
 /** A second output for people watching a job live: every record, after the file has it. */
 export type EchoOption =
@@ -12,7 +13,8 @@ const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export class EchoSinkError extends EventsError {}
 
-export class EchoSink {
+/** The first sink (see EventSink): every record to stdout or a given stream, after the file has it. */
+export class EchoSink implements EventSink {
   private dropped = 0;
 
   private constructor(
@@ -50,4 +52,7 @@ export class EchoSink {
     this.dropped = 0;
     this.stream.write(this.format(record, line));
   }
+
+  /** The stream is the program's (stdout by default): it stays open for whoever else writes to it. */
+  close(): void {}
 }

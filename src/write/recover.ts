@@ -1,22 +1,16 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chainOf, type Chain } from '../format/chain.js';
 import { parseMicros } from '../format/clock.js';
-import { DataError, errnoCode } from '../format/errors.js';
-import { fsyncDir, mkdirDurable, openRegular } from '../storage/fsutil.js';
-import { isCompressed, rangeChunks, type ReadStats } from '../storage/line-reader.js';
-import { readManifest, type Manifest } from '../storage/manifest.js';
-import { QUARANTINE_DIR, type SegmentName } from '../format/paths.js';
+import { errnoCode } from '../format/errors.js';
+import type { SegmentName } from '../format/paths.js';
 import { parseRecord } from '../format/record.js';
 import type { EventRecord } from '../format/schema/envelope.js';
-import { readSegmentIndex, scanSegmentIndex, type SealEntry } from '../storage/segment-index.js';
-import { readableSegments, readCurrentSegment } from '../storage/segments.js';
-
-/**
- * How much of the end of the stream is read on open: enough for several maximal lines, and the window
- * of ids remembered for idempotent retries (docs/library.md), counted in plain bytes across segments.
- */
-const TAIL_WINDOW = 4 * 1024 * 1024;
+import { openRegular } from '../storage/fsutil.js';
+import { readManifest, type Manifest } from '../storage/manifest.js';
+import { readSegmentIndex } from '../storage/segment-index.js';
+import { readableSegments } from '../storage/segments.js';
+import { cutTornTail, scanWholeTail, sealOf, TAIL_WINDOW, type CutTail } from './recover-tail.js';
+import { recentBefore } from './recover-window.js';
 
 /** Where a stream stands when its writer opens it. */
 export interface StreamTail {
@@ -37,7 +31,7 @@ export interface StreamTail {
 /**
  * Finds where a stream ends. A torn last line (a crash mid-write) and any unparsable lines after the
  * last good record are moved to `quarantine/` and cut off, so the stream continues its seq and chain
- * from the last whole record (DESIGN.md section 6).
+ * from the last whole record (docs/format.md section 7).
  */
 export async function recoverStream(
   jobDir: string,
@@ -58,6 +52,15 @@ export async function recoverStream(
   }
 }
 
+/** One recovery: the stream's segments as listed, and where LOG.json says the stream starts. */
+interface Recovery {
+  jobDir: string;
+  segments: SegmentName[];
+  start: { seq: number; prev: string };
+  chain: Chain;
+  segmentNameFor: (baseSeq: number) => string;
+}
+
 async function recoverOnce(
   jobDir: string,
   stream: string,
@@ -71,283 +74,80 @@ async function recoverOnce(
   if (active === undefined) {
     return { ...emptyTail(start.seq, start.prev), segmentFile: segmentNameFor(start.seq) };
   }
+  const recovery: Recovery = { jobDir, segments, start, chain, segmentNameFor };
   if (active.compressed) {
     // Sealed and compressed: the stream goes on in a new segment after it.
-    const seal = await sealOf(path.join(jobDir, active.file), chain);
-    return {
-      segmentFile: segmentNameFor(seal.seq[1] + 1),
-      size: 0,
-      lastSeq: seal.seq[1],
-      prev: seal.last_hash,
-      lastTsUs: parseMicros(seal.ts[1]),
-      recent: await recentBefore(jobDir, segments, segments.length, TAIL_WINDOW, start.seq),
-      quarantined: undefined,
-    };
+    const tail = await afterSeal(recovery, active, segments.length, TAIL_WINDOW);
+    return { ...tail, segmentFile: segmentNameFor(tail.lastSeq + 1), quarantined: undefined };
   }
-  const file = path.join(jobDir, active.file);
-  const handle = await openRegular(file, 'r+');
+  const handle = await openRegular(path.join(jobDir, active.file), 'r+');
   try {
-    const size = (await handle.stat()).size;
-    let windowStart = Math.max(0, size - TAIL_WINDOW);
-    let scan = await scanTail(handle, windowStart, size, chain);
-    if (scan.records.length === 0 && windowStart > 0) {
-      windowStart = 0;
-      scan = await scanTail(handle, 0, size, chain);
-    }
-    let quarantined: StreamTail['quarantined'];
-    if (scan.goodEnd < size) {
-      quarantined = await quarantine(handle, jobDir, active.file, scan.goodEnd, size);
-      await handle.truncate(scan.goodEnd);
-      await handle.sync();
-    }
-    // What of the window is still to be read in the segments before the active one.
-    let need = windowStart > 0 ? 0 : Math.max(0, TAIL_WINDOW - scan.goodEnd);
-    // segments[0 .. older) hold the rest of the window, newest last.
-    let older = segments.length - 1;
-    // A segment just started by a rotation is empty: the chain continues from the one before it.
-    const previous = segments.at(-2);
-    if (scan.records.length === 0 && previous !== undefined && previous.compressed) {
-      const seal = await sealOf(path.join(jobDir, previous.file), chain);
-      const tsUs = parseMicros(seal.ts[1]);
-      return {
-        segmentFile: active.file,
-        size: 0,
-        lastSeq: seal.seq[1],
-        prev: seal.last_hash,
-        lastTsUs: tsUs,
-        recent: await recentBefore(jobDir, segments, older, need, start.seq),
-        quarantined,
-      };
-    }
-    if (scan.records.length === 0 && previous !== undefined) {
-      const whole = await scanWholeTail(path.join(jobDir, previous.file), chain);
-      scan = { records: whole.records, goodEnd: scan.goodEnd };
-      need = Math.max(0, need - whole.size);
-      older--;
-    }
-    const last = scan.records.at(-1);
-    if (last === undefined) {
-      return { ...emptyTail(active.baseSeq, start.prev), segmentFile: active.file, quarantined };
-    }
-    // A sealed segment is never appended to again: the stream goes on in a new one.
-    const index = await readSegmentIndex(file, scan.goodEnd);
-    const sealed = 'index' in index && index.index.seal !== undefined;
-    const before = await recentBefore(jobDir, segments, older, need, start.seq);
-    return {
-      segmentFile: sealed ? segmentNameFor(last.record.seq + 1) : active.file,
-      size: sealed ? 0 : scan.goodEnd,
-      lastSeq: last.record.seq,
-      prev: last.hash,
-      lastTsUs: parseMicros(last.record.ts),
-      recent: before.concat(scan.records.map((r) => r.record)),
-      quarantined,
-    };
+    const cut = await cutTornTail(handle, jobDir, active.file, chain);
+    return await continueActive(recovery, active, cut);
   } finally {
     await handle.close();
   }
 }
 
 /**
- * The records of the last `need` bytes of the segments before `segments[end]`, newest segment first
- * until the window is full, in log order. A compressed segment is read only in its last members (from
- * its index; whole when the index cannot be used). Records before the stream's `start` (segments that
- * a prune is removing) are left out, and the walk stops at the first kept segment or at a segment that
- * is gone (pruned since it was listed): nothing older than either is part of the stream any more.
+ * Where the stream stands after a sealed segment, by its seal, and the records of the last `need`
+ * bytes of the segments before `segments[end]`.
  */
-async function recentBefore(
-  jobDir: string,
-  segments: SegmentName[],
+async function afterSeal(
+  recovery: Recovery,
+  sealed: SegmentName,
   end: number,
   need: number,
-  startSeq: number,
-): Promise<EventRecord[]> {
-  const parts: EventRecord[][] = [];
-  for (let i = end - 1; i >= 0 && need > 0; i--) {
-    const segment = segments[i] as SegmentName;
-    const window = await segmentWindow(path.join(jobDir, segment.file), need);
-    if (window === undefined) break;
-    parts.push(window.records.filter((r) => r.seq >= startSeq));
-    need -= window.size;
-    if (segment.baseSeq <= startSeq) break;
-  }
-  return parts.reverse().flat();
+): Promise<Omit<StreamTail, 'segmentFile' | 'quarantined'>> {
+  const seal = await sealOf(path.join(recovery.jobDir, sealed.file), recovery.chain);
+  const lastTsUs = parseMicros(seal.ts[1]);
+  const { jobDir, segments, start } = recovery;
+  const recent = await recentBefore(jobDir, segments, end, need, start.seq);
+  return { size: 0, lastSeq: seal.seq[1], prev: seal.last_hash, lastTsUs, recent };
 }
 
-/**
- * The records whose lines start in the last `need` plain bytes of a sealed segment, and its plain
- * size; undefined when the segment is gone. A plain file compressed since it was listed is read in its
- * `.gz`.
- */
-function segmentWindow(
-  listed: string,
-  need: number,
-): Promise<{ records: EventRecord[]; size: number } | undefined> {
-  return readCurrentSegment(listed, (current) => windowOf(current.file, current.size, need));
-}
-
-/** segmentWindow of a segment file (plain or compressed) of `size` bytes. */
-async function windowOf(
-  file: string,
-  size: number,
-  need: number,
-): Promise<{ records: EventRecord[]; size: number }> {
-  if (!isCompressed(file)) {
-    const handle = await openRegular(file, 'r');
-    try {
-      const scan = await scanTail(handle, Math.max(0, size - need), size, undefined);
-      return { records: scan.records.map((r) => r.record), size };
-    } finally {
-      await handle.close();
-    }
+/** Where the stream stands once the active plain segment's torn tail is cut off. */
+async function continueActive(recovery: Recovery, active: SegmentName, cut: CutTail): Promise<StreamTail> {
+  const { jobDir, segments, start, chain } = recovery;
+  const { scan, quarantined } = cut;
+  // What of the window is still to be read in the segments before the active one.
+  let need = cut.windowStart > 0 ? 0 : Math.max(0, TAIL_WINDOW - scan.goodEnd);
+  // segments[0 .. older) hold the rest of the window, newest last.
+  let older = segments.length - 1;
+  let records = scan.records;
+  // A segment just started by a rotation is empty: the chain continues from the one before it.
+  const previous = segments.at(-2);
+  if (records.length === 0 && previous !== undefined && previous.compressed) {
+    const tail = await afterSeal(recovery, previous, older, need);
+    return { ...tail, segmentFile: active.file, quarantined };
   }
-  const stats: ReadStats = { corrupt: 0, tornTail: false };
-  const read = await readSegmentIndex(file, size);
-  if ('index' in read && read.index.seal !== undefined) {
-    // The members of the blocks that hold the last `need` bytes: a block entry gives both its plain
-    // range (`off`) and its gzip member (`gz`), and a compressed segment's index gives every member.
-    const plainSize = read.index.seal.bytes;
-    const from = Math.max(0, plainSize - need);
-    const blocks = read.index.blocks;
-    const first = blocks.find((b) => b.off[1] > from);
-    const lastBlock = blocks.at(-1);
-    if (first?.gz === undefined || lastBlock?.gz === undefined) return { records: [], size: plainSize };
-    const window = new RecordWindow(from);
-    let offset = first.off[0];
-    for await (const chunk of rangeChunks({ file, from: first.gz[0], to: lastBlock.gz[1] }, stats)) {
-      offset = window.add(chunk, offset);
-    }
-    return { records: window.records(), size: plainSize };
+  if (records.length === 0 && previous !== undefined) {
+    const whole = await scanWholeTail(path.join(jobDir, previous.file), chain);
+    records = whole.records;
+    need = Math.max(0, need - whole.size);
+    older--;
   }
-  // No usable index: decompress the whole segment, keeping only the lines that can still be in the
-  // window (its end, and so the window's start, is known only at the end).
-  const window = new RecordWindow(0);
-  let offset = 0;
-  for await (const chunk of rangeChunks({ file, from: 0 }, stats)) {
-    window.from = Math.max(0, offset + chunk.length - need);
-    offset = window.add(chunk, offset);
+  const last = records.at(-1);
+  if (last === undefined) {
+    return { ...emptyTail(active.baseSeq, start.prev), segmentFile: active.file, quarantined };
   }
-  return { records: window.records(), size: offset };
-}
-
-/** The records of chunks of whole lines (in order) whose lines start at or after `from`, a plain offset. */
-class RecordWindow {
-  private kept: { start: number; record: EventRecord }[] = [];
-  private head = 0;
-
-  constructor(public from: number) {}
-
-  /** Adds a chunk of whole lines that starts at plain offset `offset`; returns the offset after it. */
-  add(chunk: Buffer, offset: number): number {
-    const end = offset + chunk.length;
-    if (end > this.from) {
-      for (
-        let lineStart = 0, nl = chunk.indexOf(0x0a);
-        nl !== -1;
-        lineStart = nl + 1, nl = chunk.indexOf(0x0a, lineStart)
-      ) {
-        if (offset + lineStart < this.from) continue;
-        const record = parseRecord(chunk.toString('utf8', lineStart, nl));
-        if (record !== undefined) this.kept.push({ start: offset + lineStart, record });
-      }
-    }
-    // `from` moves on while a segment is read whole: what fell out of the window is let go.
-    while (this.head < this.kept.length && (this.kept[this.head] as { start: number }).start < this.from) {
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.kept.length) {
-      this.kept = this.kept.slice(this.head);
-      this.head = 0;
-    }
-    return end;
-  }
-
-  records(): EventRecord[] {
-    return this.kept
-      .slice(this.head)
-      .filter((r) => r.start >= this.from)
-      .map((r) => r.record);
-  }
+  // A sealed segment is never appended to again: the stream goes on in a new one.
+  const index = await readSegmentIndex(path.join(jobDir, active.file), scan.goodEnd);
+  const sealed = 'index' in index && index.index.seal !== undefined;
+  const before = await recentBefore(jobDir, segments, older, need, start.seq);
+  return {
+    segmentFile: sealed ? recovery.segmentNameFor(last.record.seq + 1) : active.file,
+    size: sealed ? 0 : scan.goodEnd,
+    lastSeq: last.record.seq,
+    prev: last.hash,
+    lastTsUs: parseMicros(last.record.ts),
+    recent: before.concat(records.map((r) => r.record)),
+    quarantined,
+  };
 }
 
 function emptyTail(nextSeq: number, prev: string): Omit<StreamTail, 'segmentFile'> {
   return { size: 0, lastSeq: nextSeq - 1, prev, lastTsUs: 0, recent: [], quarantined: undefined };
-}
-
-interface TailScan {
-  records: { record: EventRecord; hash: string }[];
-  /** Byte offset just after the last good record (or the window start when there is none). */
-  goodEnd: number;
-}
-
-/** The seal of a sealed segment: from its index, or (an index missing or bad) from its data. */
-async function sealOf(file: string, chain: Chain): Promise<SealEntry> {
-  const read = await readSegmentIndex(file, (await fs.stat(file)).size);
-  if ('index' in read && read.index.seal !== undefined) return read.index.seal;
-  const scan = await scanSegmentIndex(file, { seal: true, chain });
-  if (scan.seal === undefined || scan.seal.count === 0) throw new DataError(`${file} holds no events`);
-  return scan.seal;
-}
-
-/** The records in the tail window of a sealed segment, and its size. */
-async function scanWholeTail(file: string, chain: Chain): Promise<TailScan & { size: number }> {
-  const handle = await openRegular(file, 'r');
-  try {
-    const size = (await handle.stat()).size;
-    return { ...(await scanTail(handle, Math.max(0, size - TAIL_WINDOW), size, chain)), size };
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * The records of the whole lines in [from, to) (`from` may be mid-line: that line is skipped), with
- * the hash of each line when a chain is given (else ''), and where the last good one ends.
- */
-async function scanTail(
-  handle: fs.FileHandle,
-  from: number,
-  to: number,
-  chain: Chain | undefined,
-): Promise<TailScan> {
-  const buffer = Buffer.alloc(to - from);
-  await handle.read(buffer, 0, buffer.length, from);
-  const records: TailScan['records'] = [];
-  // A window that starts mid-file begins mid-line: skip to the first line start.
-  let lineStart = from === 0 ? 0 : buffer.indexOf(0x0a) + 1;
-  if (from > 0 && lineStart === 0) return { records, goodEnd: from };
-  let goodEnd = from + lineStart;
-  for (;;) {
-    const newline = buffer.indexOf(0x0a, lineStart);
-    if (newline === -1) break;
-    const bytes = buffer.subarray(lineStart, newline);
-    const record = parseRecord(bytes.toString('utf8'));
-    if (record !== undefined) {
-      records.push({ record, hash: chain === undefined ? '' : chain.hash(bytes) });
-      goodEnd = from + newline + 1;
-    }
-    lineStart = newline + 1;
-  }
-  return { records, goodEnd };
-}
-
-async function quarantine(
-  handle: fs.FileHandle,
-  jobDir: string,
-  segmentFile: string,
-  from: number,
-  to: number,
-): Promise<{ file: string; bytes: number }> {
-  const dir = path.join(jobDir, QUARANTINE_DIR);
-  await mkdirDurable(dir);
-  const bytes = Buffer.alloc(to - from);
-  await handle.read(bytes, 0, bytes.length, from);
-  const file = path.join(dir, `${segmentFile}.${from}.${Date.now()}.torn`);
-  await fs.writeFile(file, bytes);
-  const copy = await openRegular(file, 'r');
-  await copy.sync();
-  await copy.close();
-  await fsyncDir(dir);
-  return { file, bytes: bytes.length };
 }
 
 /** The time of a segment's first record (read from its first line), or undefined when it has none. */

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { groupErrors, type ErrorReport } from '../../insight/errors.js';
 import { locateEventsDir } from '../../read/locate.js';
 import { readEvents } from '../../read/reader.js';
-import { displayTime } from '../format/event.js';
-import { visible } from '../format/visible.js';
+import { formatErrors } from '../format/errors.js';
 import type { Output } from '../io.js';
 import { dirOption, jobsOption } from '../options.js';
 import { addWindowOptions, parseWindow, type WindowFlags } from '../filter-options.js';
@@ -40,41 +39,7 @@ export async function runErrors(flags: ErrorsFlags, output: Output): Promise<Err
   });
   const report = await groupErrors(reader);
   if (flags.json === true) output.out(JSON.stringify(report, null, 2) + '\n');
-  else output.out(formatErrors(report, output, utc));
+  else output.out(formatErrors(report, { chalk: output.chalk, utc }));
   reportSkipped(reader.stats, output);
   return report;
-}
-
-/** The groups as text; messages, ids and the example come from events, so they are escaped. */
-function formatErrors(report: ErrorReport, output: Output, utc: boolean): string {
-  const { chalk } = output;
-  if (report.failures === 0) return 'no failures\n';
-  const lines = [`${report.failures} failures in ${report.groups.length} groups`];
-  const list = (values: string[]) =>
-    visible(
-      values.length <= 4
-        ? values.join(', ')
-        : `${values.slice(0, 4).join(', ')} and ${values.length - 4} more`,
-    );
-  for (const g of report.groups) {
-    lines.push(
-      '',
-      `${chalk.red(`${g.count}×`)} ${chalk.bold(visible(g.message))}`,
-      `    ${visible(g.eventTypes.join(', '))}; first ${displayTime(g.firstSeen, utc)}, last ${displayTime(g.lastSeen, utc)}`,
-      `    jobs: ${list(g.jobs)}; agents: ${list(g.agents) || '-'}; items: ${list(g.items) || '-'}`,
-      `    retried and then succeeded: ${g.recovered} of ${g.count}`,
-      chalk.dim(
-        `    e.g. ${visible(`${g.example.job_id} ${g.example.stream}:${g.example.seq}: ${JSON.stringify(g.example.data)}`)}`,
-      ),
-    );
-  }
-  for (const s of report.spikes) {
-    lines.push(
-      '',
-      chalk.yellow(
-        `spike: ${s.failures} failures in job ${visible(s.job)} in the minute from ${s.minute} (usually ${s.usualPerMinute.toFixed(1)} a minute)`,
-      ),
-    );
-  }
-  return lines.join('\n') + '\n';
 }

@@ -5,10 +5,7 @@ import { listJobsToRead } from '../../storage/jobs-dir.js';
 import { locateEventsDir } from '../../read/locate.js';
 import { parseTimeArg } from '../../format/time-parse.js';
 import { parseMicros } from '../../format/clock.js';
-import { duration } from '../../format/summary.js';
-import { humanBytes } from '../../format/truncate.js';
-import { displayTime } from '../format/event.js';
-import { plainTable } from '../format/table.js';
+import { formatJobs } from '../format/jobs.js';
 import type { Output } from '../io.js';
 import { choiceArg, dirOption, integerArg } from '../options.js';
 import { reportSkipped } from '../report-skipped.js';
@@ -44,7 +41,7 @@ export function registerJobs(program: Command, output: Output): void {
       output.out(
         flags.json === true
           ? JSON.stringify(jobs, null, 2) + '\n'
-          : formatJobs(jobs, output, flags.utc === true),
+          : formatJobs(jobs, { chalk: output.chalk, utc: flags.utc === true }),
       );
       reportSkipped(new Map([...unreadable, ...skippedOf(jobs)]), output);
     });
@@ -80,44 +77,4 @@ function skippedOf(jobs: JobStatus[]): Map<string, ReadStats> {
       { corrupt: j.corrupt, tornTail: false, damaged: j.damaged, indexProblems: j.indexProblems },
     ]),
   );
-}
-
-function formatJobs(jobs: JobStatus[], output: Output, utc: boolean): string {
-  if (jobs.length === 0) return '';
-  const chalk = output.chalk;
-  const color: Record<JobRunState, (s: string) => string> = {
-    running: chalk.cyan,
-    completed: chalk.green,
-    failed: chalk.red,
-    paused: chalk.yellow,
-    stopped: chalk.gray,
-  };
-  const table = plainTable(
-    [
-      'job',
-      'status',
-      'done/failed/total',
-      'agents',
-      'first event',
-      'last event',
-      'duration',
-      'events',
-      'size',
-    ],
-    chalk,
-  );
-  for (const j of jobs) {
-    table.push([
-      j.job,
-      color[j.status](j.status),
-      `${j.itemsDone}/${j.itemsFailed}/${j.itemsTotal ?? '?'}`,
-      String(j.agents),
-      j.firstTs === undefined ? '-' : displayTime(j.firstTs, utc),
-      j.lastTs === undefined ? '-' : displayTime(j.lastTs, utc),
-      duration(j.durationMs),
-      String(j.events),
-      humanBytes(j.bytes),
-    ]);
-  }
-  return table.toString() + '\n';
 }

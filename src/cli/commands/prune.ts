@@ -1,11 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../format/errors.js';
-import { prune, type PruneItem, type PruneResult } from '../../maintenance/prune.js';
+import { prune, type PruneResult } from '../../maintenance/prune.js';
 import { PRUNE_CONFIG_FILE, readPruneConfig, toPolicy } from '../../maintenance/prune-policy.js';
 import { locateEventsDir } from '../../read/locate.js';
-import { humanBytes } from '../../format/truncate.js';
-import { plainTable } from '../format/table.js';
+import { formatPruneResult } from '../format/prune.js';
 import type { Output } from '../io.js';
 import { dirOption, integerArg, jobsOption } from '../options.js';
 
@@ -67,6 +66,7 @@ export async function runPrune(flags: PruneFlags, output: Output): Promise<Prune
       jobs: flags.job,
     },
     dir,
+    { olderThan: '--older-than', maxSize: '--max-size' },
   );
   if (policy.olderThanMs === undefined && policy.maxBytes === undefined && policy.maxEvents === undefined) {
     throw new InvalidArgumentError(
@@ -83,36 +83,12 @@ export async function runPrune(flags: PruneFlags, output: Output): Promise<Prune
       }
     },
   });
-  if (flags.quiet === true) return result;
-  if (flags.json === true) {
-    output.out(JSON.stringify(result, null, 2) + '\n');
-    return result;
+  if (flags.quiet !== true) {
+    output.out(
+      flags.json === true
+        ? JSON.stringify(result, null, 2) + '\n'
+        : formatPruneResult(result, policy.archive, output),
+    );
   }
-  const verb = result.dryRun
-    ? 'would remove'
-    : policy.archive === undefined
-      ? 'removed'
-      : `archived to ${policy.archive}`;
-  for (const item of result.finished) {
-    output.out(`finished what an interrupted prune began: ${describeItem(item)} of job ${item.job}\n`);
-  }
-  for (const { item, why } of result.skipped) {
-    output.out(`left ${describeItem(item)} of job ${item.job}: ${why}; the next prune decides again\n`);
-  }
-  if (result.items.length === 0) {
-    output.out(`nothing to prune${result.dryRun ? ' (dry run)' : ''}\n`);
-    return result;
-  }
-  const table = plainTable(['job', 'what', 'last event', 'events', 'size', 'why'], output.chalk);
-  for (const item of result.items) {
-    table.push([item.job, describeItem(item), item.lastTs, item.events, humanBytes(item.bytes), item.reason]);
-  }
-  output.out(
-    `${table.toString()}\n${verb}: ${result.items.length} items, ${humanBytes(result.bytesFreed)}\n`,
-  );
   return result;
-}
-
-function describeItem(item: PruneItem): string {
-  return item.kind === 'job' ? 'whole job' : `${item.segment ?? ''} (seq ${item.seq?.join('-') ?? ''})`;
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DataError } from '../../format/errors.js';
 import { locateEventsDir } from '../../read/locate.js';
 import { parseExpectedHeads, verifyLog, type VerifyReport } from '../../verify/verify.js';
-import { visible } from '../format/visible.js';
+import { formatVerify } from '../format/verify.js';
 import type { Output } from '../io.js';
 import { collect, dirOption, jobsOption } from '../options.js';
 
@@ -36,36 +36,8 @@ export function registerVerify(program: Command, output: Output): void {
 export async function runVerify(flags: VerifyFlags, output: Output): Promise<VerifyReport> {
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const report = await verifyLog(dir, { jobs: flags.job, expectHeads: parseExpectedHeads(flags.expectHead) });
-  const { chalk } = output;
-  if (flags.json === true) output.out(JSON.stringify(report, null, 2) + '\n');
-  else {
-    for (const s of report.streams) {
-      const status = s.problems.length === 0 ? chalk.green('ok') : chalk.red('FAILED');
-      const from = s.startSeq > 1 ? ` (from seq ${s.startSeq}, after a prune)` : '';
-      output.out(
-        `${status} ${s.job}/${s.stream}: ${s.events} events in ${s.segments} segments${from}; head seq ${s.headSeq} hash ${s.headHash}${s.tornTail ? '; a torn last line (a crash: the next open quarantines it)' : ''}${s.unsealed.length > 0 ? `; ${s.unsealed.length} older segments not sealed yet (a crash: 'events rotate' seals them)` : ''}\n`,
-      );
-      for (const p of s.problems) {
-        const where = [
-          p.segment,
-          p.seq === undefined ? '' : `seq ${p.seq}`,
-          p.offset === undefined ? '' : `byte ${p.offset}`,
-        ]
-          .filter(Boolean)
-          .join(', ');
-        output.out(
-          `  ${chalk.red(p.kind)}${where === '' ? '' : ` at ${where}`}: ${visible(p.message)}${p.count > 1 ? ` (${p.count} in this stream)` : ''}\n`,
-        );
-      }
-    }
-    for (const j of report.jobs) {
-      output.out(`${chalk.red('FAILED')} ${j.job}: ${chalk.red(j.kind)}: ${visible(j.message)}\n`);
-    }
-    if (report.quarantined > 0)
-      output.out(
-        `${report.quarantined} torn tails in quarantine/ (cut off by recovery; never acknowledged)\n`,
-      );
-  }
+  const text = flags.json === true ? JSON.stringify(report, null, 2) + '\n' : formatVerify(report, output);
+  if (text !== '') output.out(text);
   if (!report.ok) {
     const bad = report.streams.filter((s) => s.problems.length > 0).length;
     const jobs =

@@ -1,3 +1,4 @@
+import type { ChalkInstance } from 'chalk';
 import type { JobState } from '../../insight/replay.js';
 import { duration } from '../../format/summary.js';
 import { displayTime, type FormatContext } from './event.js';
@@ -46,6 +47,13 @@ export function formatJobState(state: JobState, ctx: FormatContext): string {
             .map((a) => `\n    ${visible(`${a.stream}:${a.seq} ${a.eventType}: ${a.problem}`)}`)
             .join(''),
   );
+  lines.push(...agentAndItemTables(state, chalk));
+  return lines.join('\n') + '\n';
+}
+
+/** The agents, and the items that failed, as tables (each after a blank line); none when empty. */
+function agentAndItemTables(state: JobState, chalk: ChalkInstance): string[] {
+  const out: string[] = [];
   const agents = Object.values(state.agents).sort((a, b) => (a.agent < b.agent ? -1 : 1));
   if (agents.length > 0) {
     const table = plainTable(
@@ -67,16 +75,16 @@ export function formatJobState(state: JobState, ctx: FormatContext): string {
         visible(a.lastError ?? ''),
       ]);
     }
-    lines.push('', table.toString());
+    out.push('', table.toString());
   }
   const failed = Object.values(state.items).filter((i) => i.status === 'failed');
   if (failed.length > 0) {
     const table = plainTable(['failed item', 'attempts', 'agent', 'last error'], chalk, { wordWrap: true });
     for (const i of failed)
       table.push([visible(i.item), i.attempts, visible(i.agent ?? ''), visible(i.lastError ?? '')]);
-    lines.push('', table.toString());
+    out.push('', table.toString());
   }
-  return lines.join('\n') + '\n';
+  return out;
 }
 
 /** `events replay --step`: what one event changed, in one line. */

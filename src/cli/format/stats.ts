@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
-import { sparkline, type Stats } from '../../insight/stats.js';
+import type { Stats } from '../../insight/stats.js';
+import { sparkline } from './sparkline.js';
 import { duration } from '../../format/summary.js';
 import { displayTime } from './event.js';
 import { plainTable } from './table.js';

@@ -1,35 +1,23 @@
 import { z } from 'zod';
-import type { BuiltinEventType } from './data.js';
+import { builtinSpec } from './event-types.js';
+import { severitySchema, type Severity } from './severity.js';
 
-export const SEVERITIES = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-export const severitySchema = z.enum(SEVERITIES);
+export { SEVERITIES, severitySchema, severityRank, type Severity } from './severity.js';
 
-export function severityRank(severity: Severity): number {
-  return SEVERITIES.indexOf(severity);
-}
-
-/** snake_case, as on disk (DESIGN.md section 2). */
+/** snake_case, as on disk (docs/format.md section 2). */
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 /** RFC 3339 UTC with exactly 6 fractional digits. */
 export const TS_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-const DEFAULT_SEVERITY: Partial<Record<BuiltinEventType, Severity>> = {
-  job_failed: 'error',
-  agent_failed: 'error',
-  checkpoint_failed: 'error',
-  agent_retrying: 'warn',
-  memory_pressure: 'warn',
-  job_paused: 'warn',
-  agent_progress: 'debug',
-  queue_depth_changed: 'debug',
-};
-
+/** The severity of an event that gives none: its type's (BUILTIN_EVENT_TABLE), `info` for a custom type. */
 export function defaultSeverity(type: string): Severity {
-  return DEFAULT_SEVERITY[type as BuiltinEventType] ?? 'info';
+  return builtinSpec(type)?.severity ?? 'info';
 }
 
-/** One line of the log, as read back: the envelope of format v1. */
+/**
+ * One line of the log, as read back: the envelope of format v1. Its fields are in their order on disk
+ * (format.md section 2): ENVELOPE_FIELDS, the serializer and the export's columns follow it.
+ */
 export const recordSchema = z.object({
   seq: z.int().positive(),
   ts: z.string().regex(TS_PATTERN),
@@ -46,3 +34,8 @@ export const recordSchema = z.object({
 });
 
 export type EventRecord = z.infer<typeof recordSchema>;
+
+export type EnvelopeField = keyof typeof recordSchema.shape;
+
+/** The envelope fields in their order on disk: that of recordSchema. */
+export const ENVELOPE_FIELDS = Object.keys(recordSchema.shape) as readonly EnvelopeField[];

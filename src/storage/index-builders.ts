@@ -1,0 +1,123 @@
+import type { Chain } from '../format/chain.js';
+import { DEFAULT_BLOCK_BYTES, type BlockEntry, type SealEntry } from '../format/index-entries.js';
+import type { EventRecord } from '../format/schema/envelope.js';
+
+/** What a segment's index is built from, line by line (format.md section 8): its blocks and its seal. */
+
+/** Accumulates whole lines into block entries, as a writer appends them or a scan reads them. */
+export class BlockBuilder {
+  private current: BlockEntry | undefined;
+  /** Where skipped (corrupt) lines before the next block began: the block will start there. */
+  private gapStart: { offset: number; line: number } | undefined;
+  private readonly typeSet = new Set<string>();
+  private readonly agentSet = new Set<string>();
+
+  constructor(
+    private nextBlock: number,
+    /** Byte offset and line number where the next line starts. */
+    private offset: number,
+    private line: number,
+    private readonly blockBytes = DEFAULT_BLOCK_BYTES,
+  ) {}
+
+  /** Adds one line (its record and its length in bytes with `\n`); returns a block when one is full. */
+  add(
+    record: Pick<EventRecord, 'seq' | 'ts' | 'event_type' | 'agent_id'>,
+    bytes: number,
+  ): BlockEntry | undefined {
+    const start = this.gapStart ?? { offset: this.offset, line: this.line };
+    this.gapStart = undefined;
+    const block = (this.current ??= {
+      block: this.nextBlock,
+      seq: [record.seq, record.seq],
+      lines: [start.line, this.line - start.line],
+      off: [start.offset, this.offset],
+      ts: [record.ts, record.ts],
+      types: [],
+      agents: [],
+    });
+    block.seq[1] = record.seq;
+    block.lines[1]++;
+    this.offset += bytes;
+    this.line++;
+    block.off[1] = this.offset;
+    block.ts[1] = record.ts;
+    this.typeSet.add(record.event_type);
+    if (record.agent_id !== undefined) this.agentSet.add(record.agent_id);
+    return block.off[1] - block.off[0] >= this.blockBytes ? this.finish() : undefined;
+  }
+
+  /** Skips bytes that are not a record (a corrupt line): they stay inside the current block's range. */
+  skip(bytes: number): void {
+    if (this.current === undefined) this.gapStart ??= { offset: this.offset, line: this.line };
+    this.offset += bytes;
+    this.line++;
+    if (this.current !== undefined) {
+      this.current.off[1] = this.offset;
+      this.current.lines[1]++;
+    }
+  }
+
+  /** The block in progress, if any, closed now. */
+  finish(): BlockEntry | undefined {
+    const block = this.current;
+    if (block === undefined) return undefined;
+    block.types = [...this.typeSet].sort();
+    block.agents = [...this.agentSet].sort();
+    this.typeSet.clear();
+    this.agentSet.clear();
+    this.current = undefined;
+    this.nextBlock++;
+    return block;
+  }
+
+  /** Where the next block would start: the end of what is indexed so far. */
+  get indexedEnd(): number {
+    return this.current?.off[0] ?? this.gapStart?.offset ?? this.offset;
+  }
+
+  /** The next line's number. */
+  get nextLine(): number {
+    return this.line;
+  }
+
+  /** The offset after the last line added or skipped. */
+  get end(): number {
+    return this.offset;
+  }
+}
+
+/** The counts of a seal entry, accumulated line by line. */
+export class SealBuilder {
+  constructor(private readonly chain: Chain | undefined) {}
+
+  private count = 0;
+  private first: EventRecord | undefined;
+  private last: EventRecord | undefined;
+  private lastHash = '';
+  private readonly types: Record<string, number> = {};
+  private readonly agents: Record<string, number> = {};
+
+  add(record: EventRecord, line: string): void {
+    this.count++;
+    this.first ??= record;
+    this.last = record;
+    if (this.chain !== undefined) this.lastHash = this.chain.hash(line);
+    this.types[record.event_type] = (this.types[record.event_type] ?? 0) + 1;
+    if (record.agent_id !== undefined) this.agents[record.agent_id] = (this.agents[record.agent_id] ?? 0) + 1;
+  }
+
+  entry(sha256: string, bytes: number): SealEntry {
+    return {
+      seal: true,
+      count: this.count,
+      seq: [this.first?.seq ?? 0, this.last?.seq ?? 0],
+      ts: [this.first?.ts ?? '', this.last?.ts ?? ''],
+      bytes,
+      sha256,
+      last_hash: this.lastHash,
+      types: this.types,
+      agents: this.agents,
+    };
+  }
+}

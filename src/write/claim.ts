@@ -1,0 +1,98 @@
+import os from 'node:os';
+import path from 'node:path';
+import { chainKeyFromEnv, chainOf, keyCheckOf, type Chain } from '../format/chain.js';
+import { errnoCode, InvalidArgumentError, LockedError } from '../format/errors.js';
+import { sanitizeIdPart } from '../format/ids.js';
+import { lockFileName } from '../format/paths.js';
+import { mkdirDurable } from '../storage/fsutil.js';
+import { acquireJobGate } from '../storage/job-gate.js';
+import { acquireLock, type HeldLock } from '../storage/lock.js';
+import { ensureManifest, type Manifest } from '../storage/manifest.js';
+import { assertStreamWhole } from '../storage/stream-records.js';
+
+/** A stream of a job taken for this process: its lock held, its log's manifest and chain. */
+export interface Claimed {
+  manifest: Manifest;
+  chain: Chain;
+  stream: string;
+  lock: HeldLock;
+}
+
+/**
+ * Creates the job's LOG.json if needed and takes a stream, under the job's gate (format.md section 6),
+ * so that prune cannot remove the job between this check and the claim.
+ */
+export async function claimUnderGate(
+  jobDir: string,
+  jobId: string,
+  options: { stream?: string; hmacKey?: string | Buffer },
+): Promise<Claimed> {
+  const key = options.hmacKey === undefined ? chainKeyFromEnv() : Buffer.from(options.hmacKey);
+  return underJobGate(jobDir, async () => {
+    const manifest = await ensureManifest(
+      jobDir,
+      jobId,
+      key === undefined ? undefined : { keyCheck: keyCheckOf(key) },
+    );
+    if (options.hmacKey !== undefined && manifest.chain !== 'hmac-sha256') {
+      throw new InvalidArgumentError(
+        `the log of job ${jobId} was created without a key: its chain cannot become keyed`,
+      );
+    }
+    // Refuses a keyed log without its key (and the reverse) before any stream is claimed.
+    const chain = chainOf(manifest, key);
+    const claimed = await claimStream(jobDir, jobId, options.stream);
+    try {
+      await assertStreamWhole(jobDir, manifest, claimed.stream);
+    } catch (err) {
+      await claimed.lock.release();
+      throw err;
+    }
+    return { manifest, chain, ...claimed };
+  });
+}
+
+/** `main` unless a live process holds it; then `<host>-<pid>` (and `-2`, `-3`, ... within one process). */
+async function claimStream(
+  jobDir: string,
+  jobId: string,
+  requested: string | undefined,
+): Promise<{ stream: string; lock: HeldLock }> {
+  const claim = async (stream: string) => ({
+    stream,
+    lock: await acquireLock(path.join(jobDir, lockFileName(stream)), `stream ${stream} of job ${jobId}`),
+  });
+  if (requested !== undefined) return claim(requested);
+  const own = `${sanitizeIdPart(os.hostname())}-${process.pid}`;
+  for (const candidate of ['main', own, ...Array.from({ length: 62 }, (_, i) => `${own}-${i + 2}`)]) {
+    try {
+      return await claim(candidate);
+    } catch (err) {
+      if (!(err instanceof LockedError)) throw err;
+    }
+  }
+  throw new LockedError(`no free stream for job ${jobId} in this process`);
+}
+
+/**
+ * Creates the job directory if needed and runs `claim` holding its gate. Prune moves a job it removes
+ * out of the way under the gate: a writer that finds the directory gone meanwhile makes it again (a
+ * new log of the same job id) and takes the gate there.
+ */
+async function underJobGate<T>(jobDir: string, claim: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdirDurable(jobDir);
+    let gate: HeldLock;
+    try {
+      gate = await acquireJobGate(jobDir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' && attempt < 100) continue;
+      throw err;
+    }
+    try {
+      return await claim();
+    } finally {
+      await gate.release();
+    }
+  }
+}

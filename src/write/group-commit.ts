@@ -1,0 +1,115 @@
+import type { ValidatedEvent } from '../format/schema/input.js';
+import { exitFailure, type BatchContext, type BatchWriter } from './batch-writer.js';
+import type { Formed } from './former.js';
+import type { Receipt } from './options.js';
+import { writeToSinks } from './sinks.js';
+
+interface Queued {
+  event: ValidatedEvent;
+  tsUs: number;
+  correlationId: string;
+  resolve: (receipt: Receipt) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The `fsync` and `write` modes (format.md section 6): one batch in flight; what arrives meanwhile
+ * forms the next batch, so concurrent appends share one write (and, with `fsync`, one sync).
+ */
+export class GroupCommitWriter implements BatchWriter {
+  private readonly queue: Queued[] = [];
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: BatchContext,
+    /** `fsync`: each batch is synced before its appends resolve; `write`: flush() syncs. */
+    private readonly syncEachBatch: boolean,
+  ) {}
+
+  append(event: ValidatedEvent, tsUs: number, correlationId: string): Promise<Receipt> {
+    return new Promise<Receipt>((resolve, reject) => {
+      this.queue.push({ event, tsUs, correlationId, resolve, reject });
+      this.startDraining();
+    });
+  }
+
+  async flush(): Promise<void> {
+    while (this.draining !== undefined) await this.draining;
+    if (!this.syncEachBatch) await this.ctx.active.segment.sync();
+  }
+
+  async close(): Promise<{ failure: unknown; lost: number }> {
+    try {
+      await this.flush();
+      return { failure: undefined, lost: 0 };
+    } catch (err) {
+      return { failure: err, lost: 0 };
+    }
+  }
+
+  /** Every append was written when it resolved: at exit there is only the sync. */
+  flushOnExit(): void {
+    try {
+      this.ctx.active.segment.syncSync();
+    } catch (err) {
+      this.ctx.report(exitFailure(err));
+    }
+  }
+
+  private startDraining(): void {
+    if (this.draining !== undefined) return;
+    // Start after the current tick, so appends issued together share the first batch too.
+    this.draining = Promise.resolve()
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = undefined;
+        if (this.queue.length > 0) this.startDraining();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    const { active, former } = this.ctx;
+    while (this.queue.length > 0) {
+      const before = former.chain;
+      const batch = this.formBatch();
+      if (batch.length === 0) continue;
+      const buffer = Buffer.from(batch.map((b) => b.formed.line).join(''));
+      try {
+        await active.segment.append(buffer);
+        if (this.syncEachBatch) await active.segment.sync();
+      } catch (err) {
+        // Not written: the next batch takes these seqs (format.md section 6).
+        former.chain = before;
+        for (const { queued } of batch) queued.reject(err);
+        continue;
+      }
+      active.committed(
+        buffer.length,
+        batch.map((b) => b.formed),
+      );
+      for (const { queued, formed } of batch) {
+        queued.resolve(formed.receipt);
+        writeToSinks(this.ctx.sinks, formed.record, formed.line);
+      }
+      if (active.rotationDue()) await active.rotate(() => former.chain.seq + 1);
+    }
+  }
+
+  /** Forms the queued events that fit in the next batch; one that cannot be formed is rejected alone. */
+  private formBatch(): { queued: Queued; formed: Formed }[] {
+    const batch: { queued: Queued; formed: Formed }[] = [];
+    let bytes = 0;
+    const room = this.ctx.active.batchRoom();
+    while (this.queue.length > 0 && bytes < room) {
+      const queued = this.queue.shift() as Queued;
+      try {
+        const formed = this.ctx.former.form(queued.event, queued.tsUs, queued.correlationId);
+        batch.push({ queued, formed });
+        bytes += formed.line.length;
+      } catch (err) {
+        queued.reject(err);
+      }
+    }
+    return batch;
+  }
+}

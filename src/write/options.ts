@@ -1,0 +1,120 @@
+import { EventsError, InvalidArgumentError } from '../format/errors.js';
+import { assertValidId } from '../format/ids.js';
+import { MAX_LINE_BYTES } from '../storage/line-reader.js';
+import { DEFAULT_BLOCK_BYTES } from '../storage/segment-index.js';
+import type { EchoOption } from './echo.js';
+
+/**
+ * When `append()` resolves (format.md section 6):
+ * - `fsync`: the event is on disk (fdatasync); concurrent appends share one sync (group commit).
+ * - `write`: the event was handed to the OS (survives a crash of this process, not a power cut).
+ * - `buffered`: at once; written every `flushMs` or `batchBytes`, on `flush()`, `close()` and exit.
+ */
+export type Durability = 'fsync' | 'write' | 'buffered';
+
+export interface EventLogOptions {
+  jobId: string;
+  /** The events directory; default $MMM_EVENTS_DIR, else `.mmm/mapreduce/events` under the current directory. */
+  dir?: string;
+  /** Default `main`, or `<host>-<pid>` when a live process holds `main`. */
+  stream?: string;
+  durability?: Durability;
+  /** buffered: how long an event may wait in memory. Default 100 ms. */
+  flushMs?: number;
+  /** The most bytes written in one batch; in buffered mode, reaching it writes at once. Default 1 MiB. */
+  batchBytes?: number;
+  /** buffered: unwritten bytes (a slow or failing disk) beyond which `append()` rejects. Default 64 MiB. */
+  maxBufferBytes?: number;
+  /** Lines longer than this have their largest strings truncated. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** The active segment is sealed and a new one started once it holds this many bytes. Default 100 MiB. */
+  rotateBytes?: number;
+  /** ... or once its first event is this old (checked when appending). Default 24 h. */
+  rotateAgeMs?: number;
+  /** The size of a block of the segment index (`.idx`). Default 128 KiB. */
+  indexBlockBytes?: number;
+  /** Compress sealed segments (multi-member gzip) in the background. Default true. */
+  compress?: boolean;
+  /**
+   * Key the hash chain (HMAC-SHA256) so that only holders of the key can recompute it. Default: the
+   * `EVENTS_HMAC_KEY` environment variable (or the file named by `EVENTS_HMAC_KEY_FILE`). A job's log
+   * is keyed or not from its creation on.
+   */
+  hmacKey?: string | Buffer;
+  /** Also print every record to stdout (or a given stream), after the file has it. */
+  echo?: EchoOption;
+  /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
+  onError?: (error: EventsError) => void;
+}
+
+/** What `append()` resolves to. */
+export interface Receipt {
+  seq: number;
+  id: string;
+  ts: string;
+  stream: string;
+}
+
+/** The sizes and times a writer works with, checked once at open. */
+export type Settings = Required<
+  Pick<
+    EventLogOptions,
+    | 'flushMs'
+    | 'batchBytes'
+    | 'maxBufferBytes'
+    | 'maxLineBytes'
+    | 'rotateBytes'
+    | 'rotateAgeMs'
+    | 'indexBlockBytes'
+  >
+>;
+
+/** Where failures nobody awaits go. */
+export type Report = (error: EventsError) => void;
+
+const MIB = 1024 * 1024;
+
+/** Checks the options before anything is touched on disk. */
+export function validateOptions(options: EventLogOptions): {
+  jobId: string;
+  durability: Durability;
+  settings: Settings;
+} {
+  const jobId = assertValidId('job id', options.jobId);
+  if (options.stream !== undefined) assertValidId('stream id', options.stream);
+  const durability = options.durability ?? 'fsync';
+  if (!['fsync', 'write', 'buffered'].includes(durability)) {
+    throw new InvalidArgumentError(`durability must be fsync, write or buffered, not ${String(durability)}`);
+  }
+  const settings: Settings = {
+    flushMs: positive('flushMs', options.flushMs ?? 100),
+    batchBytes: positive('batchBytes', options.batchBytes ?? MIB),
+    maxBufferBytes: positive('maxBufferBytes', options.maxBufferBytes ?? 64 * MIB),
+    maxLineBytes: atMost(
+      'maxLineBytes',
+      positive('maxLineBytes', options.maxLineBytes ?? MIB),
+      MAX_LINE_BYTES,
+    ),
+    rotateBytes: positive('rotateBytes', options.rotateBytes ?? 100 * MIB),
+    rotateAgeMs: positive('rotateAgeMs', options.rotateAgeMs ?? 24 * 3600 * 1000),
+    indexBlockBytes: positive('indexBlockBytes', options.indexBlockBytes ?? DEFAULT_BLOCK_BYTES),
+  };
+  return { jobId, durability, settings };
+}
+
+/** The `onError` option, or one line on stderr. */
+export function reporterOf(options: EventLogOptions): Report {
+  return options.onError ?? ((error) => process.stderr.write(`mmm-events: ${error.message}\n`));
+}
+
+/** Readers skip lines longer than MAX_LINE_BYTES (counted as corrupt): a writer never writes one. */
+function atMost(name: string, value: number, limit: number): number {
+  if (value > limit) throw new InvalidArgumentError(`${name} must be at most ${limit} (what readers read)`);
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive number`);
+  return value;
+}
