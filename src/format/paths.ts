@@ -29,12 +29,63 @@ export function parseSegmentFileName(file: string): SegmentName | undefined {
 }
 
 export function lockFileName(stream: string): string {
-  return `${stream}.lock`;
+  return `${stream}${LOCK_SUFFIX}`;
+}
+
+const LOCK_SUFFIX = '.lock';
+
+/** A stream's lock file, `<stream>.lock` (the job's gate starts with a dot: not one). */
+export function isStreamLockFileName(name: string): boolean {
+  return name.endsWith(LOCK_SUFFIX) && !name.startsWith('.');
+}
+
+/** A lock file of the log's (a stream's, the job's gate, prune's), or a takeover guard of one. */
+export function isLockFileName(name: string): boolean {
+  return name.endsWith(LOCK_SUFFIX) || name.endsWith(TAKEOVER_SUFFIX);
+}
+
+const TAKEOVER_SUFFIX = '.takeover';
+
+/** The short-lived guard taken while a stale lock is removed (format.md section 6). */
+export function takeoverGuardOf(lockFile: string): string {
+  return `${lockFile}${TAKEOVER_SUFFIX}`;
+}
+
+/** Whether a segment file is compressed (`.jsonl.gz`, format.md section 9). */
+export function isCompressed(file: string): boolean {
+  return file.endsWith('.gz');
+}
+
+/** The `.idx` path of a segment (`.jsonl` or `.jsonl.gz`, format.md section 8). */
+export function indexFileOf(segmentFile: string): string {
+  return segmentFile.replace(/\.jsonl(\.gz)?$/, '.idx');
+}
+
+/** Where recovery keeps a torn tail it cut off (format.md section 7): `quarantine/<segment>.<offset>.<ms>.torn`. */
+export function quarantineFileName(segmentFile: string, offset: number, ms: number): string {
+  return `${segmentFile}.${offset}.${ms}.torn`;
 }
 
 /** The log's own directory beside the jobs (format.md section 1): never a job id. */
 export const GLOBAL_DIR = 'global';
 export const PRUNE_LOCK_FILE = 'prune.lock';
+/** The retention policy of `events prune`, in the events directory (docs/cli.md). */
+export const PRUNE_CONFIG_FILE = 'prune.json';
+
+/** `global/audit-<YYYY-MM-DD>.jsonl`: what prune removed that day (format.md section 10). */
+export function auditFileName(date: string): string {
+  return `audit-${date}.jsonl`;
+}
+
+/** `global/metrics-<YYYY-MM-DD>.json`: what `events stats --save` wrote that day. */
+export function metricsFileName(date: string): string {
+  return `metrics-${date}.json`;
+}
+
+/** Whether a name in `global/` is one the log writes there. */
+export function isGlobalFileName(name: string): boolean {
+  return name === PRUNE_LOCK_FILE || /^audit-.*\.jsonl$/.test(name) || /^metrics-.*\.json$/.test(name);
+}
 /**
  * Names of `<dir>` entries the log uses for itself. A job id may not be one of them, compared without
  * case, since on a case-insensitive filesystem `Global` is `global` (issue 10).

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { GLOBAL_DIR } from '../format/paths.js';
+import { GLOBAL_DIR, auditFileName } from '../format/paths.js';
 import { mkdirDurable, openRegular } from '../storage/fsutil.js';
 import type { PrunePolicy } from './prune-policy.js';
 import type { PruneItem } from './prune-plan.js';
@@ -17,7 +17,7 @@ export class AuditTrail {
   }
 
   async record(item: PruneItem, archive: string | undefined, policy: Record<string, unknown>): Promise<void> {
-    const file = path.join(this.dir, GLOBAL_DIR, `audit-${new Date().toISOString().slice(0, 10)}.jsonl`);
+    const file = path.join(this.dir, GLOBAL_DIR, auditFileName(new Date().toISOString().slice(0, 10)));
     const line = {
       ts: new Date().toISOString(),
       action: archive === undefined ? 'deleted' : 'archived',

@@ -8,6 +8,8 @@ import {
   PRUNING_PREFIX,
   QUARANTINE_DIR,
   tempFileOwner,
+  isLockFileName,
+  isStreamLockFileName,
 } from '../format/paths.js';
 import { crashPoint } from '../storage/fault.js';
 import { fsyncDir, mkdirDurable, pathExists, readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
@@ -90,8 +92,7 @@ function isArchived(name: string): boolean {
     name !== PRUNE_INTENT_FILE &&
     !name.startsWith(PRUNING_PREFIX) &&
     name !== JOB_GATE_FILE &&
-    !name.endsWith('.lock') &&
-    !name.endsWith('.takeover') &&
+    !isLockFileName(name) &&
     tempFileOwner(name) === undefined &&
     name !== JOB_SUMMARY_FILE
   );
@@ -100,7 +101,7 @@ function isArchived(name: string): boolean {
 /** Whether a live process holds any stream of the job (every lock file, not only known streams). */
 async function hasLiveWriter(jobDir: string): Promise<boolean> {
   for (const name of await fs.readdir(jobDir)) {
-    if (name === JOB_GATE_FILE || !name.endsWith('.lock')) continue;
+    if (!isStreamLockFileName(name)) continue;
     if (await isLockHeld(path.join(jobDir, name))) return true;
   }
   return false;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DataError, InvalidArgumentError, errnoCode } from '../format/errors.js';
 import { readRegularFile } from '../storage/fsutil.js';
 import { parseTimeSpan } from '../format/time-parse.js';
+import { PRUNE_CONFIG_FILE } from '../format/paths.js';
 
 /** What `events prune` may remove; every rule given applies (docs/format.md section 10). */
 export interface PrunePolicy {
@@ -23,7 +24,7 @@ export interface PrunePolicy {
 }
 
 /** The policy file in the events directory; flags override it field by field. */
-export const PRUNE_CONFIG_FILE = 'prune.json';
+export { PRUNE_CONFIG_FILE } from '../format/paths.js';
 
 const configSchema = z.strictObject({
   olderThan: z.string().optional(),

@@ -7,6 +7,7 @@ import { BUILTIN_EVENT_TYPES, isBuiltinEventType } from '../format/schema/data.j
 import { EVENT_TYPE_PATTERN } from '../format/schema/envelope.js';
 import { readIndexTail, readSegmentIndex } from '../storage/segment-index.js';
 import { listJobIds, openJob } from '../storage/jobs-dir.js';
+import { isCompressed } from '../format/paths.js';
 
 /** The CLI accepts `AgentFailed`, `agent_failed` and `agent-failed`; on disk it is `agent_failed`. */
 export function normalizeEventType(name: string): string {
@@ -95,7 +96,7 @@ async function segmentTypes(
   const current = await currentSegmentFile(listed);
   if (current === undefined) return; // pruned since it was listed
   const { file, size } = current;
-  const compressed = file.endsWith('.gz');
+  const compressed = isCompressed(file);
   const tail = await readIndexTail(file, size);
   if (tail !== undefined) {
     for (const type of Object.keys(tail.seal.types)) types.add(type);

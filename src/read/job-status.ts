@@ -6,7 +6,7 @@ import { listSegments } from '../storage/segments.js';
 import { z } from 'zod';
 import { readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
 import { readEvents } from './reader.js';
-import { JOB_SUMMARY_FILE } from '../format/paths.js';
+import { isStreamLockFileName, JOB_SUMMARY_FILE } from '../format/paths.js';
 import type { EventRecord } from '../format/schema/envelope.js';
 import { isBuiltinEventType, unhandledType, type BuiltinEventType } from '../format/schema/event-types.js';
 
@@ -204,7 +204,7 @@ const ITEM_OUTCOME = {
 
 async function hasLiveWriter(jobDir: string): Promise<boolean> {
   for (const name of await fs.readdir(jobDir)) {
-    if (!name.endsWith('.lock')) continue;
+    if (!isStreamLockFileName(name)) continue;
     if (await isLockHeld(path.join(jobDir, name))) return true;
   }
   return false;

@@ -7,8 +7,9 @@ import {
   GLOBAL_DIR,
   MANIFEST_FILE,
   parseSegmentFileName,
-  PRUNE_LOCK_FILE,
   PRUNING_PREFIX,
+  PRUNE_CONFIG_FILE,
+  isGlobalFileName,
 } from '../format/paths.js';
 import { resolveEventsDir } from '../storage/events-dir.js';
 
@@ -99,7 +100,7 @@ function inspect(dir: string): Seen {
   }
   if (entries.length === 0) return 'empty';
   for (const entry of entries) {
-    if (entry.name === 'prune.json' && entry.isFile()) return 'log';
+    if (entry.name === PRUNE_CONFIG_FILE && entry.isFile()) return 'log';
     if (entry.name.startsWith(PRUNING_PREFIX) && entry.isDirectory()) return 'log';
     if (entry.name === GLOBAL_DIR && entry.isDirectory() && isGlobalDir(path.join(dir, entry.name))) {
       return 'log';
@@ -127,12 +128,7 @@ function isJobDir(jobDir: string, manifestOnly: boolean): boolean {
 /** `global/` as prune leaves it: an audit trail, saved metrics or prune's lock (format.md section 1). */
 function isGlobalDir(globalDir: string): boolean {
   try {
-    return fs
-      .readdirSync(globalDir)
-      .some(
-        (name) =>
-          name === PRUNE_LOCK_FILE || /^audit-.*\.jsonl$/.test(name) || /^metrics-.*\.json$/.test(name),
-      );
+    return fs.readdirSync(globalDir).some((name) => isGlobalFileName(name));
   } catch {
     return false;
   }

@@ -6,6 +6,7 @@ import { inflatedPieces } from './gzip-members.js';
 import { LineSplitter, linesOf } from './line-splitter.js';
 import { plainBytes, plainPieces } from './plain-bytes.js';
 import type { ReadStats } from './read-stats.js';
+import { isCompressed } from '../format/paths.js';
 
 export { linesOf, MAX_LINE_BYTES } from './line-splitter.js';
 export type { ReadStats } from './read-stats.js';
@@ -69,10 +70,7 @@ export interface ReadRange {
   to?: number;
 }
 
-/** Whether a segment file is compressed (`.jsonl.gz`). */
-export function isCompressed(file: string): boolean {
-  return file.endsWith('.gz');
-}
+export { isCompressed } from '../format/paths.js';
 
 /**
  * Chunks of whole lines of a range of a plain or compressed segment, each ending in `\n`. A range of

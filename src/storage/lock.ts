@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DataError, errnoCode, LockedError } from '../format/errors.js';
 import { fsyncDir, openRegular, readRegularFile } from './fsutil.js';
+import { takeoverGuardOf } from '../format/paths.js';
 
 /** The content of a lock file: who holds it. */
 export interface LockOwner {
@@ -128,7 +129,7 @@ async function tryCreate(file: string): Promise<boolean> {
  * other has just taken.
  */
 async function takeOverStale(file: string): Promise<void> {
-  const guard = `${file}.takeover`;
+  const guard = takeoverGuardOf(file);
   if (!(await tryCreate(guard))) {
     const guardOwner = await readLockOwner(guard);
     if (guardOwner === undefined || !isOwnerAlive(guardOwner)) await fs.rm(guard, { force: true });

@@ -30,16 +30,14 @@ export {
   type SealEntry,
   type SegmentIndex,
 } from '../format/index-entries.js';
+import { indexFileOf } from '../format/paths.js';
 
 /**
  * The `.idx` sidecar of a segment (format.md section 8): JSONL, one entry per block of whole lines
  * (about `DEFAULT_BLOCK_BYTES`), then a seal entry once the segment is sealed. It is derived data: a
  * reader checks it against the segment and falls back to scanning when it disagrees.
  */
-/** The `.idx` path of a segment (`.jsonl` or `.jsonl.gz`). */
-export function indexFileOf(segmentFile: string): string {
-  return segmentFile.replace(/\.jsonl(\.gz)?$/, '.idx');
-}
+export { indexFileOf } from '../format/paths.js';
 
 /** Reads a segment and derives its index: blocks, and a seal entry when `seal` is asked for. */
 export async function scanSegmentIndex(
@@ -134,7 +132,7 @@ export async function readSegmentIndex(
       seal = asSeal.data;
     }
   }
-  const compressed = segmentFile.endsWith('.gz');
+  const compressed = isCompressed(segmentFile);
   if (compressed && seal === undefined) return { problem: 'a compressed segment without a seal' };
   const plainBytes = compressed ? (seal?.bytes ?? 0) : fileBytes;
   for (const [i, block] of blocks.entries()) {
@@ -239,7 +237,7 @@ export async function readIndexTail(
     const lastBlock: unknown = JSON.parse(blockLine);
     const seal = sealEntrySchema.safeParse(JSON.parse(sealLine));
     if (!seal.success || !isBlockEntry(lastBlock) || lastBlock.off[1] !== seal.data.bytes) return undefined;
-    const ends = segmentFile.endsWith('.gz') ? lastBlock.gz?.[1] : lastBlock.off[1];
+    const ends = isCompressed(segmentFile) ? lastBlock.gz?.[1] : lastBlock.off[1];
     return ends === fileBytes ? { seal: seal.data, lastBlock } : undefined;
   } catch {
     return undefined;

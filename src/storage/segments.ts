@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { errnoCode } from '../format/errors.js';
-import { parseSegmentFileName, type SegmentName } from '../format/paths.js';
+import { parseSegmentFileName, type SegmentName, isCompressed } from '../format/paths.js';
 
 /** Segment listing: which segment files a job directory holds, per stream in log order (format.md section 1). */
 
@@ -50,7 +50,7 @@ export async function readableSegments(jobDir: string, stream?: string): Promise
  * removed the plain file) since it was listed; undefined when it is gone (pruned).
  */
 export async function currentSegmentFile(file: string): Promise<{ file: string; size: number } | undefined> {
-  for (const candidate of file.endsWith('.gz') ? [file] : [file, `${file}.gz`]) {
+  for (const candidate of isCompressed(file) ? [file] : [file, `${file}.gz`]) {
     try {
       return { file: candidate, size: (await fs.stat(candidate)).size };
     } catch (err) {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Chain } from '../format/chain.js';
 import { DataError } from '../format/errors.js';
-import { QUARANTINE_DIR } from '../format/paths.js';
+import { QUARANTINE_DIR, quarantineFileName } from '../format/paths.js';
 import { parseRecord } from '../format/record.js';
 import type { EventRecord } from '../format/schema/envelope.js';
 import { fsyncDir, mkdirDurable, openRegular } from '../storage/fsutil.js';
@@ -121,7 +121,7 @@ async function quarantine(
   await mkdirDurable(dir);
   const bytes = Buffer.alloc(to - from);
   await handle.read(bytes, 0, bytes.length, from);
-  const file = path.join(dir, `${segmentFile}.${from}.${Date.now()}.torn`);
+  const file = path.join(dir, quarantineFileName(segmentFile, from, Date.now()));
   await fs.writeFile(file, bytes);
   const copy = await openRegular(file, 'r');
   await copy.sync();

@@ -9,6 +9,7 @@ import type { Output } from '../io.js';
 import { dirOption, jobsOption } from '../options.js';
 import { addWindowOptions, parseWindow, type WindowFlags } from '../filter-options.js';
 import { reportSkipped } from '../report-skipped.js';
+import { GLOBAL_DIR, metricsFileName } from '../../format/paths.js';
 
 export interface StatsFlags extends WindowFlags {
   dir?: string;
@@ -55,7 +56,7 @@ export async function runStats(
     ...result,
   };
   if (flags.save === true) {
-    const file = path.join(dir, 'global', `metrics-${document.generated.slice(0, 10)}.json`);
+    const file = path.join(dir, GLOBAL_DIR, metricsFileName(document.generated.slice(0, 10)));
     await mkdirDurable(path.dirname(file));
     await writeFileAtomic(file, JSON.stringify(document, null, 2) + '\n');
     output.err(`saved ${file}\n`);
