@@ -9,17 +9,16 @@ import {
   QUARANTINE_DIR,
   tempFileOwner,
   isLockFileName,
-  isStreamLockFileName,
 } from '../format/paths.js';
 import { crashPoint } from '../storage/fault.js';
 import { fsyncDir, mkdirDurable, pathExists, readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
-import { isLockHeld } from '../storage/lock.js';
 import { readManifest } from '../storage/manifest.js';
 import { archiveDirFor, archiveManifest, moveIntoArchive } from './archive.js';
 import type { AuditTrail } from './audit-trail.js';
 import { jobFingerprint } from './disk-usage.js';
 import type { JobInfo, PruneItem } from './prune-plan.js';
 import { takeGate, type PruneIntent } from './prune-intent.js';
+import { hasLiveWriter } from '../storage/job-gate.js';
 
 /**
  * A whole job: under its gate, checked to be as planned (no live writer, the same segments), then
@@ -96,13 +95,4 @@ function isArchived(name: string): boolean {
     tempFileOwner(name) === undefined &&
     name !== JOB_SUMMARY_FILE
   );
-}
-
-/** Whether a live process holds any stream of the job (every lock file, not only known streams). */
-async function hasLiveWriter(jobDir: string): Promise<boolean> {
-  for (const name of await fs.readdir(jobDir)) {
-    if (!isStreamLockFileName(name)) continue;
-    if (await isLockHeld(path.join(jobDir, name))) return true;
-  }
-  return false;
 }

@@ -1,14 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isLockHeld } from '../storage/lock.js';
 import { parseMicros } from '../format/clock.js';
 import { listSegments } from '../storage/segments.js';
 import { z } from 'zod';
 import { readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
 import { readEvents } from './reader.js';
-import { isStreamLockFileName, JOB_SUMMARY_FILE } from '../format/paths.js';
+import { JOB_SUMMARY_FILE } from '../format/paths.js';
 import type { EventRecord } from '../format/schema/envelope.js';
 import { isBuiltinEventType, unhandledType, type BuiltinEventType } from '../format/schema/event-types.js';
+import { hasLiveWriter } from '../storage/job-gate.js';
 
 export type JobRunState = 'running' | 'completed' | 'failed' | 'paused' | 'stopped';
 
@@ -201,14 +201,6 @@ const ITEM_OUTCOME = {
   agent_failed: 'failed',
   agent_retrying: 'retrying',
 } as const;
-
-async function hasLiveWriter(jobDir: string): Promise<boolean> {
-  for (const name of await fs.readdir(jobDir)) {
-    if (!isStreamLockFileName(name)) continue;
-    if (await isLockHeld(path.join(jobDir, name))) return true;
-  }
-  return false;
-}
 
 async function jobBytes(jobDir: string): Promise<number> {
   let total = 0;

@@ -1,8 +1,9 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, LockedError, NotFoundError } from '../format/errors.js';
-import { acquireLock, acquireLockWaiting, type HeldLock } from './lock.js';
+import { acquireLock, acquireLockWaiting, isLockHeld, type HeldLock } from './lock.js';
 import { readManifest } from './manifest.js';
-import { JOB_GATE_FILE, lockFileName } from '../format/paths.js';
+import { isStreamLockFileName, JOB_GATE_FILE, lockFileName } from '../format/paths.js';
 
 /**
  * How long a writer's open, a compression or a prune waits for another holder of a job's gate. The gate
@@ -61,4 +62,13 @@ export async function lockStreamOf(
 /** Whether an error says a job (or one of its files) was removed meanwhile: prune got there first. */
 export function isGone(err: unknown): boolean {
   return err instanceof NotFoundError || errnoCode(err) === 'ENOENT';
+}
+
+/** Whether a live process holds any stream of the job (every stream lock file, not only known streams). */
+export async function hasLiveWriter(jobDir: string): Promise<boolean> {
+  for (const name of await fs.readdir(jobDir)) {
+    if (!isStreamLockFileName(name)) continue;
+    if (await isLockHeld(path.join(jobDir, name))) return true;
+  }
+  return false;
 }

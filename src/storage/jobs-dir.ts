@@ -44,7 +44,9 @@ export interface JobDirProblem {
   problem: string;
 }
 
-async function scanJobDirs(dir: string): Promise<{ jobs: string[]; withoutManifest: JobDirProblem[] }> {
+export async function scanJobDirs(
+  dir: string,
+): Promise<{ jobs: string[]; withoutManifest: JobDirProblem[] }> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   const jobs: string[] = [];
   const withoutManifest: JobDirProblem[] = [];

@@ -4,7 +4,7 @@ import { chainOf, type Chain } from '../format/chain.js';
 import { DataError, InvalidArgumentError, NotFoundError } from '../format/errors.js';
 import { QUARANTINE_DIR, type SegmentName } from '../format/paths.js';
 import { acquireJobGate } from '../storage/job-gate.js';
-import { listJobDirsWithoutManifest, listJobIds, missingManifest, openJob } from '../storage/jobs-dir.js';
+import { missingManifest, openJob, scanJobDirs } from '../storage/jobs-dir.js';
 import type { HeldLock } from '../storage/lock.js';
 import { readManifest, type Manifest } from '../storage/manifest.js';
 import { irregularSegmentEntries, readableSegments } from '../storage/segments.js';
@@ -53,9 +53,7 @@ export async function verifyLog(dir: string, options: VerifyOptions = {}): Promi
   const streams: StreamReport[] = [];
   const jobs: JobProblem[] = [];
   let quarantined = 0;
-  const selected = options.jobs?.length
-    ? options.jobs
-    : [...(await listJobIds(dir)), ...(await listJobDirsWithoutManifest(dir)).map((d) => d.job)].sort();
+  const selected = options.jobs?.length ? options.jobs : await everyJobDir(dir);
   for (const job of selected) {
     const opened = await openJobOrProblem(dir, job);
     if ('kind' in opened) {
@@ -237,4 +235,10 @@ async function countFiles(dir: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** Every job directory, those without their LOG.json included (damage verify reports): one listing. */
+async function everyJobDir(dir: string): Promise<string[]> {
+  const { jobs, withoutManifest } = await scanJobDirs(dir);
+  return [...jobs, ...withoutManifest.map((d) => d.job)].sort();
 }
