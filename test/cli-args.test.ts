@@ -47,8 +47,8 @@ async function run(args: string[]): Promise<{ code: number; stderr: string }> {
   return { code, stderr: err };
 }
 
-function commands() {
-  const program = createProgram(
+async function commands() {
+  const program = await createProgram(
     new Output({ stdout: new PassThrough(), stderr: new PassThrough(), env: {} }),
   );
   return program.commands.map((c) => ({
@@ -61,7 +61,7 @@ function commands() {
 
 describe('bad arguments, for every command', () => {
   it('an unknown flag exits 2 with one line naming it', async () => {
-    for (const c of commands()) {
+    for (const c of await commands()) {
       const result = await run([c.name, ...c.args, ...c.required.flat(), '--no-such-flag']);
       assert.equal(result.code, 2, c.name);
       assert.match(result.stderr, /^error: unknown option '--no-such-flag'/, c.name);
@@ -69,7 +69,7 @@ describe('bad arguments, for every command', () => {
   });
 
   it('a flag without its value exits 2 naming the flag', async () => {
-    for (const c of commands()) {
+    for (const c of await commands()) {
       for (const option of c.options.filter((o) => o.required)) {
         const result = await run([c.name, ...c.args, option.long as string]);
         assert.equal(result.code, 2, `${c.name} ${option.long}`);
@@ -83,7 +83,7 @@ describe('bad arguments, for every command', () => {
 
   it('a bad value exits 2 with one line naming the flag and the value', async () => {
     let tried = 0;
-    for (const c of commands()) {
+    for (const c of await commands()) {
       for (const option of c.options) {
         const bad = BAD_VALUES[option.long as string];
         // export --output is a file name, not a format: any name is one.
@@ -111,5 +111,40 @@ describe('bad arguments, for every command', () => {
       result.stderr,
       'events: --since: cannot read "the day after tomorrow" as a time (try 15m, 2h, 1d, today, 2026-11-22, 2026-11-22T14:00, or epoch seconds)\n',
     );
+  });
+});
+
+describe('commands are loaded lazily, help is whole', () => {
+  const output = () => new Output({ stdout: new PassThrough(), stderr: new PassThrough(), env: {} });
+
+  it('a run loads only the command it names (after program flags, through an alias or help)', async () => {
+    for (const [args, loaded] of [
+      [['stats', '--json'], 'stats'],
+      [['--no-color', 'show', 'j', '1'], 'show'],
+      [['ls'], 'jobs'],
+      [['help', 'trace'], 'trace'],
+    ] as const) {
+      const program = await createProgram(output(), args);
+      const withOptions = program.commands.filter((c) => c.options.length > 0).map((c) => c.name());
+      assert.deepEqual(withOptions, [loaded], args.join(' '));
+    }
+    const none = await createProgram(output(), ['--version']);
+    assert.equal(none.commands.filter((c) => c.options.length > 0).length, 0);
+  });
+
+  it('events --help lists every command with its arguments; events help CMD shows its options', async () => {
+    const all = await commands();
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    for (const c of all)
+      assert.match(help.stdout, new RegExp(`^  ${c.name}(\\|\\w+)? \\[options\\]`, 'm'), c.name);
+    assert.match(help.stdout, /^ {2}show \[options\] <job> <event> /m);
+    const show = await runCli(['help', 'show']);
+    assert.equal(show.code, 0);
+    assert.match(show.stdout, /Usage: events show \[options\] <job> <event>/);
+    assert.match(show.stdout, /--json/);
+    const typo = await runCli(['stast']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /Did you mean stats\?/);
   });
 });

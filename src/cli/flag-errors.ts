@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../format/errors.js';
 import { SkippedLocalTimeError } from '../format/time-parse.js';
-import { FilterError } from '../read/filter.js';
+import { FilterError } from '../read/filter-error.js';
 
 /**
  * The library names a bad value in its own terms (a field of a filter); the CLI names the flag it

@@ -6,7 +6,7 @@ import { createProgram } from './program.js';
 /** Runs the CLI on `args` (without node and script) and returns the exit code; never exits itself. */
 export async function main(args: string[], io: Io): Promise<number> {
   const output = new Output(io);
-  const program = createProgram(output);
+  const program = await createProgram(output, args);
   let code: number = EXIT.ok;
   try {
     await program.parseAsync(args, { from: 'user' });

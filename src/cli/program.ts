@@ -1,28 +1,32 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { Output } from './io.js';
-import { registerDemo } from './commands/demo.js';
-import { registerQuery } from './commands/query.js';
-import { registerJobs } from './commands/jobs.js';
-import { registerTail } from './commands/tail.js';
-import { registerExport } from './commands/export.js';
-import { registerShow } from './commands/show.js';
-import { registerIndex } from './commands/index.js';
-import { registerRotate } from './commands/rotate.js';
-import { registerPrune } from './commands/prune.js';
-import { registerReplay } from './commands/replay.js';
-import { registerStats } from './commands/stats.js';
-import { registerErrors } from './commands/errors.js';
-import { registerTrace } from './commands/trace.js';
-import { registerTimeline } from './commands/timeline.js';
-import { registerVerify } from './commands/verify.js';
+import { COMMANDS, type CommandEntry } from './command-table.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
 
-/** Builds the `events` program. Nothing here exits the process: errors surface as CommanderError. */
-export function createProgram(output: Output): Command {
+/** The program's own flags, which may come before the command's name. */
+const PROGRAM_FLAGS = new Set(['--color', '--no-color']);
+
+/**
+ * The entry `args` runs (or asks help for: `events help stats`), or none for `events --help`,
+ * `--version` or an unknown name; only that command's module is loaded.
+ */
+function entryOf(args: readonly string[]): CommandEntry | undefined {
+  let i = 0;
+  while (i < args.length && PROGRAM_FLAGS.has(args[i] ?? '')) i++;
+  let name = args[i];
+  if (name === 'help') name = args[i + 1];
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name ?? '') === true);
+}
+
+/**
+ * Builds the `events` program for `args`, loading only the command they name; without `args`, every
+ * command (for tests and completion). Nothing here exits the process: errors surface as CommanderError.
+ */
+export async function createProgram(output: Output, args?: readonly string[]): Promise<Command> {
   const program = new Command('events')
     .description('Query, follow and maintain the mmm-events logs of parallel jobs')
     .version(pkg.version, '-V, --version')
@@ -38,28 +42,36 @@ export function createProgram(output: Output): Command {
       writeOut: (text) => output.out(text),
       writeErr: (text) => output.err(text),
     })
+    // Every command has options, loaded or not: the listing says so for all alike.
+    .configureHelp({
+      subcommandTerm: (cmd) =>
+        [
+          cmd.name() +
+            cmd
+              .aliases()
+              .map((a) => `|${a}`)
+              .join(''),
+          '[options]',
+          ...cmd.registeredArguments.map(usageOf),
+        ].join(' '),
+    })
     .hook('preAction', (thisCommand) => {
       const color = thisCommand.opts<{ color?: boolean }>().color;
       output.setColor(color);
     });
-  registerDemo(program, output);
-  registerQuery(program, output);
-  registerTail(program, output);
-  registerExport(program, output);
-  registerShow(program, output);
-  registerIndex(program, output);
-  registerRotate(program, output);
-  registerPrune(program, output);
-  registerJobs(program, output);
-  registerReplay(program, output);
-  registerStats(program, output);
-  registerErrors(program, output);
-  registerTrace(program, output);
-  registerTimeline(program, output);
-  registerVerify(program, output);
-  // Subcommands inherit the error handling of the program.
-  for (const command of program.commands) {
+  const running = args === undefined ? undefined : entryOf(args);
+  for (const entry of COMMANDS) {
+    const command = program.command(entry.name).description(entry.summary);
+    for (const alias of entry.aliases ?? []) command.alias(alias);
+    for (const [usage, description] of entry.args ?? []) command.argument(usage, description);
+    // Subcommands inherit the error handling of the program.
     command.exitOverride().configureOutput(program.configureOutput());
+    if (args === undefined || entry === running) (await entry.load()).configure(command, output);
   }
   return program;
+}
+
+function usageOf(argument: { name(): string; required: boolean; variadic: boolean }): string {
+  const name = argument.name() + (argument.variadic ? '...' : '');
+  return argument.required ? `<${name}>` : `[${name}]`;
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../format/errors.js';
+import { FilterError } from './filter-error.js';
 import { SEVERITIES, severityRank, type EventRecord, type Severity } from '../format/schema/envelope.js';
 import { kindLiterals, kindMatcher } from './event-type.js';
 
@@ -23,19 +23,6 @@ export interface EventFilter {
   fixed?: boolean;
   /** `path=value` on fields of `data` (dotted paths); a string field compares as text, others as JSON. */
   where?: string[];
-}
-
-/**
- * A field of an EventFilter that cannot be used, named in library terms (`where`, `grep`); `detail`
- * says why without naming the field, so a caller (the CLI) can name it its own way (issue 12).
- */
-export class FilterError extends InvalidArgumentError {
-  constructor(
-    readonly field: 'where' | 'grep',
-    readonly detail: string,
-  ) {
-    super(`${field}: ${detail}`);
-  }
 }
 
 export type RecordPredicate = (record: EventRecord, line: string) => boolean;

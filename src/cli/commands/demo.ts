@@ -18,10 +18,8 @@ export interface DemoCommandOptions {
   json?: boolean;
 }
 
-export function registerDemo(program: Command, output: Output): void {
-  program
-    .command('demo')
-    .description('run a simulated MapReduce job that writes a real event log, then summarise that log')
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .option('--job <id>', 'job id (default: demo-<date>-<time>-<random>)')
     .option('--agents <n>', 'agents working in parallel', integerArg('--agents', 1, 256), 4)

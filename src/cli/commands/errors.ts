@@ -14,12 +14,8 @@ export interface ErrorsFlags extends WindowFlags {
   json?: boolean;
 }
 
-export function registerErrors(program: Command, output: Output): void {
-  const command = program
-    .command('errors')
-    .description('failures grouped by cause (numbers, ids, paths and hashes masked), with spikes flagged')
-    .addOption(dirOption())
-    .addOption(jobsOption());
+export function configure(command: Command, output: Output): void {
+  command.addOption(dirOption()).addOption(jobsOption());
   addWindowOptions(command)
     .option('--json', 'print the groups as JSON')
     .action(async (flags: ErrorsFlags) => {

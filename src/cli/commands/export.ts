@@ -13,10 +13,8 @@ export interface ExportFlags extends FilterFlags {
   output?: string;
 }
 
-export function registerExport(program: Command, output: Output): void {
-  const command = program
-    .command('export')
-    .description('write the selected events as JSONL, JSON, CSV or a Markdown table, for other tools')
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .option(
       '--format <format>',

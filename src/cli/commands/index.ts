@@ -14,10 +14,8 @@ export interface IndexFlags {
   json?: boolean;
 }
 
-export function registerIndex(program: Command, output: Output): void {
-  program
-    .command('index')
-    .description('check the segment indexes against their segments (default), or rebuild them')
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .addOption(jobsOption())
     .option(

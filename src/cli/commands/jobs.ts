@@ -21,11 +21,8 @@ export interface JobsFlags {
   utc?: boolean;
 }
 
-export function registerJobs(program: Command, output: Output): void {
-  program
-    .command('jobs')
-    .alias('ls')
-    .description('list jobs, most recently active first')
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .option('--since <time>', 'only jobs active since this time (15m, 2d, today, 2026-11-22, ...)')
     .option(

@@ -22,10 +22,8 @@ export interface PruneFlags {
   quiet?: boolean;
 }
 
-export function registerPrune(program: Command, output: Output): void {
-  program
-    .command('prune')
-    .description(`remove (or archive) old events by a retention policy; flags override ${PRUNE_CONFIG_FILE}`)
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .option(
       '--older-than <duration>',

@@ -28,11 +28,8 @@ export interface QueryFlags extends FilterFlags {
   stats?: boolean;
 }
 
-export function registerQuery(program: Command, output: Output): void {
-  const command = program
-    .command('query')
-    .description('print the events that match the filters, merged across streams and jobs in time order')
-    .addOption(dirOption());
+export function configure(command: Command, output: Output): void {
+  command.addOption(dirOption());
   addFilterOptions(command)
     .option(
       '--limit <n>',

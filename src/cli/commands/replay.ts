@@ -23,12 +23,8 @@ export interface ReplayFlags {
   utc?: boolean;
 }
 
-export function registerReplay(program: Command, output: Output): void {
-  program
-    .command('replay')
-    .description(
-      "fold a job's events into its state: items, agents, checkpoints; --check compares with job_completed or job_failed",
-    )
+export function configure(command: Command, output: Output): void {
+  command
     .requiredOption('--job <id>', 'the job')
     .addOption(dirOption())
     .option('--until <time|seq>', 'stop there: a time (as --since takes), a seq, or stream:seq')

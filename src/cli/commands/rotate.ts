@@ -12,10 +12,8 @@ export interface RotateFlags {
   json?: boolean;
 }
 
-export function registerRotate(program: Command, output: Output): void {
-  program
-    .command('rotate')
-    .description('seal and compress the segments writers are done with (safe while writers run)')
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .addOption(jobsOption())
     .option('--json', 'one JSON object per action')

@@ -18,12 +18,8 @@ export interface ShowFlags {
   index?: boolean;
 }
 
-export function registerShow(program: Command, output: Output): void {
-  program
-    .command('show')
-    .description('print one event in full, with its envelope explained')
-    .argument('<job>', 'the job id')
-    .argument('<event>', 'a seq (12), stream:seq (main:12) when the job has several streams, or an event id')
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .option('--json', 'only the event, as pretty-printed JSON')
     .option('--utc', 'print times in UTC instead of local time')

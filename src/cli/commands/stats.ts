@@ -21,14 +21,8 @@ export interface StatsFlags extends WindowFlags {
 /** The schema id of `--save` files (docs/cli.md). */
 export const METRICS_SCHEMA = 'mmm-events/metrics/1';
 
-export function registerStats(program: Command, output: Output): void {
-  const command = program
-    .command('stats')
-    .description(
-      'figures for a job or every job in a window: events, outcomes, durations, throughput, errors',
-    )
-    .addOption(dirOption())
-    .addOption(jobsOption());
+export function configure(command: Command, output: Output): void {
+  command.addOption(dirOption()).addOption(jobsOption());
   addWindowOptions(command)
     .option('--json', 'print the figures as JSON')
     .option('--save', 'also write them to global/metrics-<date>.json')

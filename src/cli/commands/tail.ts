@@ -17,10 +17,8 @@ export interface TailFlags extends FilterFlags {
   json?: boolean;
 }
 
-export function registerTail(program: Command, output: Output): void {
-  const command = program
-    .command('tail')
-    .description('print the newest events; with -f, keep printing new ones as they are written')
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .option(
       '-n, --lines <n>',

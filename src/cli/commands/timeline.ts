@@ -16,10 +16,8 @@ export interface TimelineFlags {
   json?: boolean;
 }
 
-export function registerTimeline(program: Command, output: Output): void {
-  program
-    .command('timeline')
-    .description('the job as people picture it: a row per agent, a bar per attempt, checkpoints and pauses')
+export function configure(command: Command, output: Output): void {
+  command
     .requiredOption('--job <id>', 'the job')
     .addOption(dirOption())
     .option(

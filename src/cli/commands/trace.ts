@@ -17,13 +17,8 @@ export interface TraceFlags {
   json?: boolean;
 }
 
-export function registerTrace(program: Command, output: Output): void {
-  program
-    .command('trace')
-    .description(
-      'every event of one correlation id, across jobs and streams, in order, with the time between steps',
-    )
-    .argument('<correlation-id>', "the correlation id (events show prints an event's)")
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .option('--utc', 'print times in UTC')
     .option('--json', 'the events as JSON lines, as stored')

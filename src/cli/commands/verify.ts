@@ -13,12 +13,8 @@ export interface VerifyFlags {
   json?: boolean;
 }
 
-export function registerVerify(program: Command, output: Output): void {
-  program
-    .command('verify')
-    .description(
-      're-read every stream and prove it whole: seqs, the hash chain, seals, indexes; print each head',
-    )
+export function configure(command: Command, output: Output): void {
+  command
     .addOption(dirOption())
     .addOption(jobsOption())
     .option(
