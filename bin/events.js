@@ -6,5 +6,9 @@ import { main } from '../dist/cli/main.js';
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
+  // Only `events ingest` reads it; touching process.stdin costs start-up time.
+  get stdin() {
+    return process.stdin;
+  },
   env: process.env,
 });

@@ -2,9 +2,18 @@
 // and the format's own vocabulary (errors, ids, schemas, names) they share. Internals stay unexported.
 
 // Writing
-export { EventLog, type EventLogOptions, type Durability, type Receipt } from './write/writer.js';
+export {
+  EventLog,
+  type EventLogOptions,
+  type Durability,
+  type Receipt,
+  type AppendOutcome,
+} from './write/writer.js';
+export { emitEvent, EMIT_STREAM, type EmitOptions } from './ingest/emit.js';
+export { ingest, type IngestOptions, type IngestResult } from './ingest/ingest.js';
 export { withCorrelation, currentCorrelation } from './write/correlation.js';
 export type { EchoOption } from './write/echo.js';
+export { SinkError, type EventSink, type SinkStats } from './write/sinks.js';
 
 // The format: errors, ids, event schemas, records, the chain, names on disk
 export {

@@ -35,6 +35,8 @@ const BAD_VALUES: Record<string, string> = {
   '--width': '3',
   '--expect-head': 'main=nothex',
   '--status': 'sleeping',
+  '--wait': 'forever',
+  '--data': '{not json',
 };
 
 async function run(args: string[]): Promise<{ code: number; stderr: string }> {

@@ -28,6 +28,23 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/demo.js'),
   },
   {
+    name: 'emit',
+    summary: 'write one event from a shell script; exits once it is durable',
+    args: [
+      ['<event_type>', 'the event type (agent_started, job_completed, or your own snake_case name)'],
+      [
+        '[fields...]',
+        'data fields: n=3 (number), ok=true (boolean), s=abc (string), x:=<json>, s==007 (string)',
+      ],
+    ],
+    load: () => import('./commands/emit.js'),
+  },
+  {
+    name: 'ingest',
+    summary: 'write the JSON-lines events of stdin, acknowledging each line on stdout once durable',
+    load: () => import('./commands/ingest.js'),
+  },
+  {
     name: 'query',
     summary: 'print the events that match the filters, merged across streams and jobs in time order',
     load: () => import('./commands/query.js'),

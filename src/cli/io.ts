@@ -1,10 +1,12 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Where a command's output goes; tests pass their own streams to run the CLI in-process. */
 export interface Io {
   stdout: Writable;
   stderr: Writable;
+  /** What `events ingest` reads; process.stdin when the CLI runs as a program. */
+  stdin?: Readable;
   env: NodeJS.ProcessEnv;
 }
 

@@ -62,6 +62,13 @@ export function choiceArg<T extends string>(flag: string, choices: readonly T[])
   };
 }
 
+/** `--durability <mode>`: when a write is acknowledged (docs/library.md, Durability). */
+export function durabilityOption(): Option {
+  return new Option('--durability <mode>', 'when a write is acknowledged: fsync, write or buffered')
+    .argParser(choiceArg('--durability', ['fsync', 'write', 'buffered'] as const))
+    .default('fsync');
+}
+
 /** --dir, else $MMM_EVENTS_DIR, else the default under the current directory. */
 export function resolveDir(dir: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   return dir ?? (env.MMM_EVENTS_DIR === '' ? undefined : env.MMM_EVENTS_DIR);

@@ -1,11 +1,9 @@
 import { errnoCode, WriteError } from '../format/errors.js';
 import type { ValidatedEvent } from '../format/schema/input.js';
 import { humanBytes } from '../format/truncate.js';
-import { exitFailure, type BatchContext, type BatchWriter } from './batch-writer.js';
+import { exitFailure, type BatchContext, type BatchWriter, type Waiter } from './batch-writer.js';
 import { registerExitFlush, unregisterExitFlush } from './exit-hook.js';
 import type { Formed } from './former.js';
-import type { Receipt } from './options.js';
-import { writeToSinks } from './sinks.js';
 
 /**
  * The `buffered` mode (format.md section 6): an event is formed at once (the receipt needs its seq)
@@ -27,14 +25,14 @@ export class BufferedWriter implements BatchWriter {
     registerExitFlush(this);
   }
 
-  append(event: ValidatedEvent, tsUs: number, correlationId: string): Promise<Receipt> {
+  append(event: ValidatedEvent, tsUs: number, correlationId: string, waiter: Waiter, index: number): void {
     const { settings } = this.ctx;
-    if (this.unwrittenBytes >= settings.maxBufferBytes) return Promise.reject(this.overflow());
+    if (this.unwrittenBytes >= settings.maxBufferBytes) return waiter.failed(index, this.overflow());
     let formed: Formed;
     try {
       formed = this.ctx.former.form(event, tsUs, correlationId);
     } catch (err) {
-      return Promise.reject(err);
+      return waiter.failed(index, err);
     }
     this.unwritten.push(formed);
     this.unwrittenBytes += formed.line.length;
@@ -48,7 +46,7 @@ export class BufferedWriter implements BatchWriter {
     } else {
       this.scheduleFlush(settings.flushMs);
     }
-    return Promise.resolve(formed.receipt);
+    waiter.written(index, formed.receipt);
   }
 
   async flush(): Promise<void> {
@@ -156,7 +154,7 @@ export class BufferedWriter implements BatchWriter {
     active.committed(buffer.length, batch);
     this.unwrittenBytes -= batch.reduce((sum, formed) => sum + formed.line.length, 0);
     this.lastWriteError = undefined;
-    for (const formed of batch) writeToSinks(this.ctx.sinks, formed.record, formed.line);
+    for (const formed of batch) this.ctx.sinks.write(formed.record, formed.line);
     return true;
   }
 }

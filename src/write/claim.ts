@@ -25,31 +25,50 @@ export interface Claimed {
 export async function claimUnderGate(
   jobDir: string,
   jobId: string,
-  options: { stream?: string; hmacKey?: string | Buffer },
+  options: { stream?: string; hmacKey?: string | Buffer; streamWaitMs?: number },
 ): Promise<Claimed> {
   const key = options.hmacKey === undefined ? chainKeyFromEnv() : Buffer.from(options.hmacKey);
-  return underJobGate(jobDir, async () => {
-    const manifest = await ensureManifest(
-      jobDir,
-      jobId,
-      key === undefined ? undefined : { keyCheck: keyCheckOf(key) },
-    );
-    if (options.hmacKey !== undefined && manifest.chain !== 'hmac-sha256') {
-      throw new InvalidArgumentError(
-        `the log of job ${jobId} was created without a key: its chain cannot become keyed`,
-      );
-    }
-    // Refuses a keyed log without its key (and the reverse) before any stream is claimed.
-    const chain = chainOf(manifest, key);
-    const claimed = await claimStream(jobDir, jobId, options.stream);
+  // A stream held by a live writer is waited for outside the gate, which others need meanwhile.
+  const deadline = Date.now() + (options.streamWaitMs ?? 0);
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
     try {
-      await assertStreamWhole(jobDir, manifest, claimed.stream);
+      return await underJobGate(jobDir, () => claimOnce(jobDir, jobId, options, key));
     } catch (err) {
-      await claimed.lock.release();
-      throw err;
+      if (!(err instanceof StreamHeldError) || Date.now() + pause > deadline) throw err;
     }
-    return { manifest, chain, ...claimed };
-  });
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/** The stream asked for is held by a live process (a LockedError, as before the wait existed). */
+class StreamHeldError extends LockedError {}
+
+async function claimOnce(
+  jobDir: string,
+  jobId: string,
+  options: { stream?: string; hmacKey?: string | Buffer },
+  key: Buffer | undefined,
+): Promise<Claimed> {
+  const manifest = await ensureManifest(
+    jobDir,
+    jobId,
+    key === undefined ? undefined : { keyCheck: keyCheckOf(key) },
+  );
+  if (options.hmacKey !== undefined && manifest.chain !== 'hmac-sha256') {
+    throw new InvalidArgumentError(
+      `the log of job ${jobId} was created without a key: its chain cannot become keyed`,
+    );
+  }
+  // Refuses a keyed log without its key (and the reverse) before any stream is claimed.
+  const chain = chainOf(manifest, key);
+  const claimed = await claimStream(jobDir, jobId, options.stream);
+  try {
+    await assertStreamWhole(jobDir, manifest, claimed.stream);
+  } catch (err) {
+    await claimed.lock.release();
+    throw err;
+  }
+  return { manifest, chain, ...claimed };
 }
 
 /** `main` unless a live process holds it; then `<host>-<pid>` (and `-2`, `-3`, ... within one process). */
@@ -62,7 +81,15 @@ async function claimStream(
     stream,
     lock: await acquireLock(path.join(jobDir, lockFileName(stream)), `stream ${stream} of job ${jobId}`),
   });
-  if (requested !== undefined) return claim(requested);
+  if (requested !== undefined) {
+    try {
+      return await claim(requested);
+    } catch (err) {
+      throw err instanceof LockedError
+        ? new StreamHeldError(err.message, { cause: err, hint: err.hint })
+        : err;
+    }
+  }
   const own = `${sanitizeIdPart(os.hostname())}-${process.pid}`;
   for (const candidate of ['main', own, ...Array.from({ length: 62 }, (_, i) => `${own}-${i + 2}`)]) {
     try {

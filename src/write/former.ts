@@ -12,6 +12,8 @@ import type { Receipt } from './options.js';
 export interface Formed {
   record: EventRecord;
   line: string;
+  /** The line's length in UTF-8 bytes, with its `\n`. */
+  bytes: number;
   receipt: Receipt;
 }
 
@@ -59,12 +61,15 @@ export class EventFormer {
     const line = this.lineOf(record, event.event_type);
     this.chain = { seq, prev: this.hasher.hash(line) };
     this.lastEventType = record.event_type;
-    return { record, line: line + '\n', receipt: receiptOf(record) };
+    const withNewline = line + '\n';
+    return { record, line: withNewline, bytes: Buffer.byteLength(withNewline), receipt: receiptOf(record) };
   }
 
   /** The record's line, its largest strings truncated if it is longer than maxLineBytes. */
   private lineOf(record: EventRecord, eventType: string): string {
     let line = serializeRecord(record);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most lines are measured without encoding them.
+    if (line.length * 3 <= this.maxLineBytes) return line;
     const excess = Buffer.byteLength(line) - this.maxLineBytes;
     if (excess > 0) {
       truncateLargestStrings(record, excess);

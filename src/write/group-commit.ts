@@ -1,15 +1,13 @@
 import type { ValidatedEvent } from '../format/schema/input.js';
-import { exitFailure, type BatchContext, type BatchWriter } from './batch-writer.js';
+import { exitFailure, type BatchContext, type BatchWriter, type Waiter } from './batch-writer.js';
 import type { Formed } from './former.js';
-import type { Receipt } from './options.js';
-import { writeToSinks } from './sinks.js';
 
 interface Queued {
   event: ValidatedEvent;
   tsUs: number;
   correlationId: string;
-  resolve: (receipt: Receipt) => void;
-  reject: (error: unknown) => void;
+  waiter: Waiter;
+  index: number;
 }
 
 /**
@@ -17,7 +15,9 @@ interface Queued {
  * forms the next batch, so concurrent appends share one write (and, with `fsync`, one sync).
  */
 export class GroupCommitWriter implements BatchWriter {
-  private readonly queue: Queued[] = [];
+  /** Appends not yet formed: `queue[head]` is the oldest (an index, not shift(): O(1) per event). */
+  private queue: Queued[] = [];
+  private head = 0;
   private draining: Promise<void> | undefined;
 
   constructor(
@@ -26,11 +26,9 @@ export class GroupCommitWriter implements BatchWriter {
     private readonly syncEachBatch: boolean,
   ) {}
 
-  append(event: ValidatedEvent, tsUs: number, correlationId: string): Promise<Receipt> {
-    return new Promise<Receipt>((resolve, reject) => {
-      this.queue.push({ event, tsUs, correlationId, resolve, reject });
-      this.startDraining();
-    });
+  append(event: ValidatedEvent, tsUs: number, correlationId: string, waiter: Waiter, index: number): void {
+    this.queue.push({ event, tsUs, correlationId, waiter, index });
+    this.startDraining();
   }
 
   async flush(): Promise<void> {
@@ -63,24 +61,24 @@ export class GroupCommitWriter implements BatchWriter {
       .then(() => this.drain())
       .finally(() => {
         this.draining = undefined;
-        if (this.queue.length > 0) this.startDraining();
+        if (this.waiting() > 0) this.startDraining();
       });
   }
 
   private async drain(): Promise<void> {
     const { active, former } = this.ctx;
-    while (this.queue.length > 0) {
+    while (this.waiting() > 0) {
       const before = former.chain;
       const batch = this.formBatch();
       if (batch.length === 0) continue;
-      const buffer = Buffer.from(batch.map((b) => b.formed.line).join(''));
+      const buffer = linesBuffer(batch);
       try {
         await active.segment.append(buffer);
         if (this.syncEachBatch) await active.segment.sync();
       } catch (err) {
         // Not written: the next batch takes these seqs (format.md section 6).
         former.chain = before;
-        for (const { queued } of batch) queued.reject(err);
+        for (const { queued } of batch) queued.waiter.failed(queued.index, err);
         continue;
       }
       active.committed(
@@ -88,8 +86,8 @@ export class GroupCommitWriter implements BatchWriter {
         batch.map((b) => b.formed),
       );
       for (const { queued, formed } of batch) {
-        queued.resolve(formed.receipt);
-        writeToSinks(this.ctx.sinks, formed.record, formed.line);
+        queued.waiter.written(queued.index, formed.receipt);
+        this.ctx.sinks.write(formed.record, formed.line);
       }
       if (active.rotationDue()) await active.rotate(() => former.chain.seq + 1);
     }
@@ -100,16 +98,38 @@ export class GroupCommitWriter implements BatchWriter {
     const batch: { queued: Queued; formed: Formed }[] = [];
     let bytes = 0;
     const room = this.ctx.active.batchRoom();
-    while (this.queue.length > 0 && bytes < room) {
-      const queued = this.queue.shift() as Queued;
+    while (this.head < this.queue.length && bytes < room) {
+      const queued = this.queue[this.head++] as Queued;
       try {
         const formed = this.ctx.former.form(queued.event, queued.tsUs, queued.correlationId);
         batch.push({ queued, formed });
         bytes += formed.line.length;
       } catch (err) {
-        queued.reject(err);
+        queued.waiter.failed(queued.index, err);
       }
+    }
+    // Drop what was taken: all of it when the queue is empty, else once it is most of the array.
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     return batch;
   }
+
+  private waiting(): number {
+    return this.queue.length - this.head;
+  }
+}
+
+/** The batch's lines in one buffer, encoded in place (no joined string in between). */
+function linesBuffer(batch: readonly { formed: Formed }[]): Buffer {
+  let bytes = 0;
+  for (const { formed } of batch) bytes += formed.bytes;
+  const buffer = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const { formed } of batch) at += buffer.write(formed.line, at, 'utf8');
+  return buffer;
 }

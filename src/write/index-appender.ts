@@ -70,11 +70,11 @@ export class IndexAppender {
   }
 
   /** Notes lines just written (each with its `\n`). */
-  add(lines: { record: EventRecord; line: string }[]): void {
+  add(lines: { record: EventRecord; bytes: number }[]): void {
     if (this.broken) return;
     const full: BlockEntry[] = [];
-    for (const { record, line } of lines) {
-      const block = this.builder.add(record, Buffer.byteLength(line));
+    for (const { record, bytes } of lines) {
+      const block = this.builder.add(record, bytes);
       if (block !== undefined) full.push(block);
     }
     if (full.length > 0) this.append(full);

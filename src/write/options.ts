@@ -3,6 +3,7 @@ import { assertValidId } from '../format/ids.js';
 import { MAX_LINE_BYTES } from '../storage/line-reader.js';
 import { DEFAULT_BLOCK_BYTES } from '../storage/segment-index.js';
 import type { EchoOption } from './echo.js';
+import type { EventSink } from './sinks.js';
 
 /**
  * When `append()` resolves (format.md section 6):
@@ -19,6 +20,8 @@ export interface EventLogOptions {
   /** Default `main`, or `<host>-<pid>` when a live process holds `main`. */
   stream?: string;
   durability?: Durability;
+  /** An explicit `stream` held by a live writer: wait up to this long for it. Default 0 (LockedError at once). */
+  streamWaitMs?: number;
   /** buffered: how long an event may wait in memory. Default 100 ms. */
   flushMs?: number;
   /** The most bytes written in one batch; in buffered mode, reaching it writes at once. Default 1 MiB. */
@@ -43,6 +46,15 @@ export interface EventLogOptions {
   hmacKey?: string | Buffer;
   /** Also print every record to stdout (or a given stream), after the file has it. */
   echo?: EchoOption;
+  /**
+   * Outputs besides the file: each receives every record once the file has it, in order, never
+   * blocking or failing the log (docs/library.md, Sinks). The echo, when asked for, comes first.
+   */
+  sinks?: EventSink[];
+  /** How many records a sink may fall behind before its records are dropped (counted). Default 10,000. */
+  sinkQueue?: number;
+  /** How long close() waits for the sinks to drain, in all. Default 5,000 ms. */
+  sinkCloseMs?: number;
   /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
   onError?: (error: EventsError) => void;
 }
@@ -99,6 +111,14 @@ export function validateOptions(options: EventLogOptions): {
     rotateAgeMs: positive('rotateAgeMs', options.rotateAgeMs ?? 24 * 3600 * 1000),
     indexBlockBytes: positive('indexBlockBytes', options.indexBlockBytes ?? DEFAULT_BLOCK_BYTES),
   };
+  if (options.streamWaitMs !== undefined && !(options.streamWaitMs >= 0))
+    throw new InvalidArgumentError('streamWaitMs must be a number of milliseconds, 0 or more');
+  if (options.sinkQueue !== undefined) positive('sinkQueue', options.sinkQueue);
+  if (options.sinkCloseMs !== undefined) positive('sinkCloseMs', options.sinkCloseMs);
+  for (const sink of options.sinks ?? []) {
+    if (typeof sink?.write !== 'function')
+      throw new InvalidArgumentError('every sink must have a write(record, line) method');
+  }
   return { jobId, durability, settings };
 }
 

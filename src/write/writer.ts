@@ -2,7 +2,7 @@ import { nowMicros } from '../format/clock.js';
 import { LogClosedError, WriteError } from '../format/errors.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from '../format/schema/input.js';
 import type { HeldLock } from '../storage/lock.js';
-import type { BatchWriter } from './batch-writer.js';
+import { GroupWaiter, OneWaiter, type AppendOutcome, type BatchWriter } from './batch-writer.js';
 import { BufferedWriter } from './buffered.js';
 import { currentCorrelation, withCorrelation } from './correlation.js';
 import { EventFormer, receiptOf } from './former.js';
@@ -19,9 +19,10 @@ import {
 } from './options.js';
 import { RememberedIds } from './remembered-ids.js';
 import { indexError, type ActiveSegment } from './rotation.js';
-import { openSinks, type EventSink } from './sinks.js';
+import { Sinks, type SinkStats } from './sinks.js';
 
 export type { Durability, EventLogOptions, Receipt } from './options.js';
+export type { AppendOutcome } from './batch-writer.js';
 
 /**
  * The writer of one stream of a job's log (format.md section 6). Opening is in open.ts, forming
@@ -41,7 +42,7 @@ export class EventLog {
   private readonly former: EventFormer;
   private readonly active: ActiveSegment;
   private readonly lock: HeldLock;
-  private readonly sinks: EventSink[];
+  private readonly sinks: Sinks;
   private readonly batches: BatchWriter;
   private readonly ids = new RememberedIds();
 
@@ -50,7 +51,7 @@ export class EventLog {
     durability: Durability,
     settings: Settings,
     opened: OpenedStream,
-    sinks: EventSink[],
+    sinks: Sinks,
     private readonly report: Report,
   ) {
     this.jobId = jobId;
@@ -76,7 +77,7 @@ export class EventLog {
     const { jobId, durability, settings } = validateOptions(options);
     const report = reporterOf(options);
     return openStream(jobId, options, settings, report, (opened) => {
-      const sinks = openSinks(options, report);
+      const sinks = Sinks.open(options, report);
       return new EventLog(jobId, durability, settings, opened, sinks, report);
     });
   }
@@ -88,22 +89,49 @@ export class EventLog {
    * the first receipt is returned.
    */
   append<T extends string>(event: EventInput<T>): Promise<Receipt> {
-    if (this.closed) return Promise.reject(new LogClosedError(`the log of job ${this.jobId} is closed`));
+    if (this.closed) return Promise.reject(this.closedError());
+    const waiter = new OneWaiter();
+    this.appendTo(event, waiter, 0);
+    return waiter.promise;
+  }
+
+  /**
+   * Appends several events, in order, as append() would each; resolves once all have ended, to one
+   * outcome per event: its receipt, or the error that refused it (an invalid event does not stop the
+   * others). For a producer with many events at hand (`events ingest`): one promise for all of them.
+   */
+  appendMany(events: readonly EventInput[]): Promise<AppendOutcome[]> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const waiter = new GroupWaiter(events.length);
+    for (let i = 0; i < events.length; i++) this.appendTo(events[i], waiter, i);
+    return waiter.promise;
+  }
+
+  private appendTo(event: unknown, waiter: OneWaiter | GroupWaiter, index: number): void {
     let valid: ValidatedEvent;
     try {
       valid = validateEvent(event);
     } catch (err) {
-      return Promise.reject(err);
+      return waiter.failed(index, err);
     }
     if (valid.id !== undefined) {
       const earlier = this.ids.get(valid.id);
-      if (earlier !== undefined) return earlier;
+      if (earlier !== undefined) {
+        earlier.then(
+          (receipt) => waiter.written(index, receipt),
+          (err: unknown) => waiter.failed(index, err),
+        );
+        return;
+      }
+      this.ids.remember(valid.id, waiter instanceof OneWaiter ? waiter.promise : waiter.track(index));
     }
     const tsUs = this.nextTimestamp();
     const correlationId = valid.correlation_id ?? currentCorrelation() ?? this.jobId;
-    const receipt = this.batches.append(valid, tsUs, correlationId);
-    if (valid.id !== undefined) this.ids.remember(valid.id, receipt);
-    return receipt;
+    this.batches.append(valid, tsUs, correlationId, waiter, index);
+  }
+
+  private closedError(): LogClosedError {
+    return new LogClosedError(`the log of job ${this.jobId} is closed`);
   }
 
   /** Runs `fn` with `correlationId` as the default correlation id of every event appended inside it. */
@@ -127,9 +155,12 @@ export class EventLog {
     const ended = this.former.lastEventType === 'job_completed' || this.former.lastEventType === 'job_failed';
     if (failure === undefined && lost === 0 && ended && this.active.segment.size > 0)
       void this.active.seal(this.active.segment.file);
-    for (const sink of this.sinks) sink.close();
+    // The sinks drain (bounded by sinkCloseMs) while the segment settles; the stream is released
+    // without waiting for them.
+    const sinksClosed = this.sinks.close();
     await this.active.settled();
     await this.lock.release();
+    await sinksClosed;
     if (failure !== undefined) {
       throw lost > 0 && failure instanceof WriteError
         ? new WriteError(`${lost} buffered events could not be written: ${failure.message}`, failure.code, {
@@ -137,6 +168,11 @@ export class EventLog {
           })
         : failure;
     }
+  }
+
+  /** What each sink received and lost (the echo is named `echo`). */
+  sinkStats(): SinkStats[] {
+    return this.sinks.stats();
   }
 
   /** The last seq formed in this stream (0 before the first event). */

@@ -3,7 +3,7 @@ import { runDemo, type DemoResult } from '../../demo/run.js';
 import type { Durability } from '../../write/writer.js';
 import { formatDemoResult } from '../format/demo.js';
 import type { Output } from '../io.js';
-import { choiceArg, dirOption, integerArg, numberArg, resolveDir } from '../options.js';
+import { dirOption, durabilityOption, integerArg, numberArg, resolveDir } from '../options.js';
 
 export interface DemoCommandOptions {
   dir?: string;
@@ -36,12 +36,7 @@ export function configure(command: Command, output: Output): void {
       numberArg('--speed', 0, 1_000_000),
       1,
     )
-    .option(
-      '--durability <mode>',
-      'fsync, write or buffered',
-      choiceArg('--durability', ['fsync', 'write', 'buffered'] as const),
-      'fsync',
-    )
+    .addOption(durabilityOption())
     .option('--echo', 'print every event as it is written', false)
     .option('--json', 'print the summary as JSON')
     .action(async (opts: DemoCommandOptions) => {

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { once } from 'node:events';
+import { DataError, InvalidArgumentError } from '../../format/errors.js';
+import { ingest, type IngestResult } from '../../ingest/ingest.js';
+import { EventLog, type Durability } from '../../write/writer.js';
+import type { Output } from '../io.js';
+import { dirOption, durabilityOption, numberArg, resolveDir } from '../options.js';
+
+export interface IngestFlags {
+  dir?: string;
+  job: string;
+  stream?: string;
+  durability: Durability;
+  wait: number;
+}
+
+export function configure(command: Command, output: Output): void {
+  command
+    .requiredOption('--job <id>', 'the job (its log is created if needed)')
+    .addOption(dirOption())
+    .option(
+      '--stream <name>',
+      'the stream (default: main, or <host>-<pid> while a running writer holds main)',
+    )
+    .addOption(durabilityOption())
+    .option(
+      '--wait <seconds>',
+      'with --stream: how long to wait while another writer holds it',
+      numberArg('--wait', 0, 3600),
+      0,
+    )
+    .addHelpText(
+      'after',
+      '\nReads events as JSON lines on stdin ({"event_type": ..., "data": ..., "agent_id": ...}, as append() takes them)\nand prints one acknowledgement per line, in order: {"line":n,"seq":s,"id":...} once durable, {"line":n,"error":...}\nfor a refused line (reading goes on). EOF or SIGTERM: what was read is written and acknowledged, then it exits.\nExit 0 when every line was written, 4 when some were refused, 5 when the disk failed.',
+    )
+    .action(async (flags: IngestFlags) => {
+      await runIngest(flags, output);
+    });
+}
+
+export async function runIngest(flags: IngestFlags, output: Output): Promise<IngestResult> {
+  const stdin = output.io.stdin;
+  if (stdin === undefined)
+    throw new InvalidArgumentError('events ingest reads standard input, and there is none');
+  const log = await EventLog.open({
+    jobId: flags.job,
+    dir: resolveDir(flags.dir, output.io.env),
+    stream: flags.stream,
+    durability: flags.durability,
+    streamWaitMs: flags.wait * 1000,
+  });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  let result: IngestResult;
+  try {
+    result = await ingest(
+      log,
+      stdin,
+      async (acks) => {
+        if (!output.out(acks) && !output.closed) await once(output.io.stdout, 'drain');
+      },
+      { signal: stop.signal },
+    );
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    // Whatever is left in the pipe is not read: let the process end without it.
+    stdin.destroy();
+    await log.close();
+  }
+  if (result.failure !== undefined) throw result.failure;
+  if (result.refused > 0) {
+    throw new DataError(`${result.refused} of ${result.lines} lines refused; their acknowledgements say why`);
+  }
+  return result;
+}

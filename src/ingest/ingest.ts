@@ -1,0 +1,212 @@
+import { EventValidationError } from '../format/errors.js';
+import type { EventInput } from '../format/schema/input.js';
+import type { AppendOutcome, EventLog } from '../write/writer.js';
+import { splitLines, type InputLine } from './lines.js';
+
+/** How `ingest` ends: counts, and the failure (a disk, a closed log) that stopped it early, if one did. */
+export interface IngestResult {
+  /** Input lines read (the number of acknowledgements written). */
+  lines: number;
+  written: number;
+  /** Lines refused: not JSON, not a valid event, too long, not UTF-8. */
+  refused: number;
+  /** Blank lines (acknowledged as skipped; nothing written). */
+  blank: number;
+  /** A failure that is not the line's fault: ingest stops reading at it. */
+  failure?: unknown;
+}
+
+export interface IngestOptions {
+  /** Lines longer than this are refused without being held in memory. Default 1 MiB + 64 KiB. */
+  maxLineBytes?: number;
+  /** Appends awaiting their acknowledgement before reading pauses. Default 2,500 (few enough to die young in the garbage collector's eyes, enough for batches of a megabyte). */
+  maxInFlight?: number;
+  /** Aborting stops reading; what was read is still written and acknowledged. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One chunk of input lines on its way: the acknowledgements known without appending (refusals, blank
+ * lines) by line, and one appendMany() for the rest (`appended[i]` is the line of outcome i).
+ */
+interface Pending {
+  acks: (string | undefined)[];
+  firstLine: number;
+  appended: number[];
+  outcomes?: AppendOutcome[];
+  settled: Promise<void>;
+  blank: number;
+}
+
+const ABORTED = Symbol('aborted');
+
+/**
+ * Appends the JSONL events of `source` (append()'s input shape, one per line) to `log`, and hands
+ * `acknowledge` one line per input line, in input order (docs/cli.md, events ingest):
+ * `{"line":n,"seq":…,"id":…}` once `append()` resolved (durable, in `fsync` mode), `{"line":n,"error":…}`
+ * for a line that was refused (reading goes on). Everything in the pipe is appended before the first
+ * acknowledgement is awaited, so the log's group commit writes it in few batches.
+ */
+export async function ingest(
+  log: EventLog,
+  source: AsyncIterable<Buffer | string>,
+  acknowledge: (acks: string) => void | Promise<void>,
+  options: IngestOptions = {},
+): Promise<IngestResult> {
+  const result: IngestResult = { lines: 0, written: 0, refused: 0, blank: 0 };
+  const maxInFlight = options.maxInFlight ?? 2_500;
+  const queue: Pending[] = [];
+  let head = 0;
+  let readingDone = false;
+  // Two one-shot signals: lines were queued (for the acknowledger), acknowledgements went out (for the reader).
+  const queued = new Signal();
+  const acked = new Signal();
+
+  const acknowledger = (async () => {
+    for (;;) {
+      const first = queue[head];
+      if (first === undefined) {
+        if (readingDone) return;
+        await queued.wait();
+        continue;
+      }
+      await first.settled;
+      let text = '';
+      for (let next = queue[head]; next?.outcomes !== undefined; next = queue[++head]) {
+        text += acksOf(next, result);
+      }
+      if (head > 16) {
+        queue.splice(0, head);
+        head = 0;
+      }
+      await acknowledge(text);
+      acked.fire();
+    }
+  })();
+
+  const lines = splitLines(source, options.maxLineBytes ?? 1024 * 1024 + 64 * 1024)[Symbol.asyncIterator]();
+  let inFlight = 0;
+  try {
+    for (;;) {
+      const next = await nextOrAborted(lines, options.signal);
+      if (next === ABORTED || next.done === true) break;
+      queue.push(start(log, next.value));
+      result.lines += next.value.length;
+      queued.fire();
+      inFlight = result.lines - result.written - result.refused - result.blank;
+      while (inFlight > maxInFlight && result.failure === undefined) {
+        await acked.wait();
+        inFlight = result.lines - result.written - result.refused - result.blank;
+      }
+      if (result.failure !== undefined) break;
+    }
+  } finally {
+    // Not awaited: after an abort, the generator is still waiting for input that may never come.
+    void lines.return(undefined);
+    readingDone = true;
+    queued.fire();
+    await acknowledger;
+  }
+  return result;
+}
+
+/** A one-shot wake-up that a waiter re-arms by waiting again. */
+class Signal {
+  private resolve: (() => void) | undefined;
+  wait(): Promise<void> {
+    return new Promise((resolve) => (this.resolve = resolve));
+  }
+  fire(): void {
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    resolve?.();
+  }
+}
+
+/** Parses a chunk of lines and appends the events among them, all at once. */
+function start(log: EventLog, lines: InputLine[]): Pending {
+  const acks: (string | undefined)[] = new Array<string | undefined>(lines.length);
+  const events: unknown[] = [];
+  const appended: number[] = [];
+  let blank = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as InputLine;
+    if ('problem' in line) {
+      acks[i] = errorAck(line.n, line.problem);
+    } else if (line.text.trim() === '') {
+      acks[i] = `{"line":${line.n},"skipped":"blank line"}\n`;
+      blank++;
+    } else {
+      try {
+        events.push(JSON.parse(line.text));
+        appended.push(i);
+      } catch (err) {
+        acks[i] = errorAck(line.n, `not JSON: ${(err as Error).message}`);
+      }
+    }
+  }
+  const pending: Pending = { acks, firstLine: lines[0]?.n ?? 0, appended, blank, settled: Promise.resolve() };
+  pending.settled = log.appendMany(events as EventInput[]).then(
+    (outcomes) => {
+      pending.outcomes = outcomes;
+    },
+    // The log was closed under us: every event of the chunk is refused with that.
+    (err: unknown) => {
+      pending.outcomes = events.map(() => (err instanceof Error ? err : new Error(String(err))));
+    },
+  );
+  return pending;
+}
+
+/** The chunk's acknowledgements, in line order; counts them into `result`. */
+function acksOf(pending: Pending, result: IngestResult): string {
+  const { acks, appended, outcomes = [] } = pending;
+  let written = 0;
+  for (let k = 0; k < appended.length; k++) {
+    const i = appended[k] as number;
+    const n = pending.firstLine + i;
+    const outcome = outcomes[k] as AppendOutcome;
+    if (outcome instanceof Error) {
+      // Not the line's fault (a disk, a closed log): reading stops; what is in flight is still answered.
+      if (!(outcome instanceof EventValidationError)) result.failure ??= outcome;
+      acks[i] = errorAck(n, outcome.message);
+    } else {
+      written++;
+      acks[i] = `{"line":${n},"seq":${outcome.seq},"id":${JSON.stringify(outcome.id)}}\n`;
+    }
+  }
+  result.written += written;
+  result.blank += pending.blank;
+  result.refused += acks.length - written - pending.blank;
+  return acks.join('');
+}
+
+function errorAck(n: number, message: string): string {
+  return `{"line":${n},"error":${JSON.stringify(message)}}\n`;
+}
+
+/**
+ * The next chunk of lines, or ABORTED as soon as `signal` aborts. (Not Promise.race with one promise
+ * for the whole run: every race would stay attached to it, holding every chunk ever read.)
+ */
+function nextOrAborted(
+  lines: AsyncIterator<InputLine[]>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<InputLine[]> | typeof ABORTED> {
+  if (signal === undefined) return lines.next();
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    lines.next().then(
+      (next) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(next);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
