@@ -1,3 +1,4 @@
+import { benchIngest } from './ingest.js';
 import { benchQuery } from './query.js';
 import { benchTail } from './tail.js';
 import { benchSegments } from './segments.js';
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   tail: benchTail,
   segments: benchSegments,
   stats: benchStats,
+  ingest: benchIngest,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {

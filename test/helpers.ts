@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import crypto from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,21 +27,23 @@ export interface CliResult {
 /** Runs the real `bin/events` as a user would, with pinned TZ and colour. */
 export function runCli(
   args: string[],
-  options: SpawnOptions & { env?: NodeJS.ProcessEnv } = {},
+  options: SpawnOptions & { env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
 ): Promise<CliResult> {
   return runNode([BIN, ...args], options);
 }
 
 export function runNode(
   args: string[],
-  options: SpawnOptions & { env?: NodeJS.ProcessEnv } = {},
+  options: SpawnOptions & { env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
 ): Promise<CliResult> {
+  const { input, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
-      ...options,
+      ...spawnOptions,
       env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -118,12 +121,14 @@ export class LiveCli {
   private readonly child: ChildProcess;
   private waiters: (() => void)[] = [];
 
-  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: boolean } = {}) {
     this.child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd,
       env: { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    // A test may kill the command while writing to it: the broken pipe is expected, not a crash.
+    this.child.stdin?.on('error', () => {});
     let partial = '';
     this.child.stdout?.setEncoding('utf8').on('data', (data: string) => {
       const parts = (partial + data).split('\n');
@@ -163,6 +168,18 @@ export class LiveCli {
 
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
+  }
+
+  /** Writes to the command's stdin (started with `stdin: true`); resolves once the pipe took it. */
+  async write(text: string): Promise<void> {
+    const stdin = this.child.stdin;
+    if (stdin === null) throw new Error('started without stdin: true');
+    if (!stdin.write(text)) await once(stdin, 'drain');
+  }
+
+  /** Closes the command's stdin (EOF). */
+  endInput(): void {
+    this.child.stdin?.end();
   }
 
   private notify(): void {

@@ -71,3 +71,56 @@ export function errnoCode(err: unknown): string {
   }
   return 'EUNKNOWN';
 }
+
+/** An error as it crosses a thread (a worker's postMessage keeps neither its class nor its fields). */
+export interface SerializedError {
+  name: string;
+  kind: ErrorKind;
+  message: string;
+  hint?: string;
+  code?: string;
+  eventType?: string;
+  field?: string;
+  problem?: string;
+}
+
+const BY_NAME: Record<string, { prototype: EventsError }> = {
+  InvalidArgumentError,
+  EventValidationError,
+  NotFoundError,
+  DataError,
+  LockedError,
+  WriteError,
+  LogClosedError,
+};
+
+/** A subclass the other side may not know comes back as the class of its kind. */
+const BY_KIND: Record<ErrorKind, { prototype: EventsError }> = {
+  usage: InvalidArgumentError,
+  not_found: NotFoundError,
+  data: DataError,
+  io: WriteError,
+  busy: LockedError,
+  internal: EventsError,
+};
+
+export function serializeError(err: unknown): SerializedError {
+  if (!(err instanceof Error)) return { name: 'Error', kind: 'internal', message: String(err) };
+  const { hint, code, eventType, field, problem } = err as Partial<SerializedError>;
+  const kind = err instanceof EventsError ? err.kind : 'internal';
+  return { name: err.name, kind, message: err.message, hint, code, eventType, field, problem };
+}
+
+/** The typed error again: its class (or its kind's) and its fields, as the CLI maps them to exit codes. */
+export function deserializeError(serialized: SerializedError): EventsError {
+  const cls = BY_NAME[serialized.name] ?? BY_KIND[serialized.kind] ?? EventsError;
+  const error = Object.create(cls.prototype) as EventsError;
+  for (const [key, value] of Object.entries(serialized)) {
+    if (value !== undefined) Object.defineProperty(error, key, { value, writable: true, configurable: true });
+  }
+  Object.defineProperty(error, 'stack', {
+    value: `${serialized.name}: ${serialized.message}`,
+    writable: true,
+  });
+  return error;
+}

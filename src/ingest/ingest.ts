@@ -1,7 +1,7 @@
 import { EventValidationError } from '../format/errors.js';
 import type { EventInput } from '../format/schema/input.js';
 import type { AppendOutcome, EventLog } from '../write/writer.js';
-import { splitLines, type InputLine } from './lines.js';
+import { splitLines, untilAborted, type LineChunk, type LineProblem } from './lines.js';
 
 /** How `ingest` ends: counts, and the failure (a disk, a closed log) that stopped it early, if one did. */
 export interface IngestResult {
@@ -38,8 +38,6 @@ interface Pending {
   blank: number;
 }
 
-const ABORTED = Symbol('aborted');
-
 /**
  * Appends the JSONL events of `source` (append()'s input shape, one per line) to `log`, and hands
  * `acknowledge` one line per input line, in input order (docs/cli.md, events ingest):
@@ -47,11 +45,25 @@ const ABORTED = Symbol('aborted');
  * for a line that was refused (reading goes on). Everything in the pipe is appended before the first
  * acknowledgement is awaited, so the log's group commit writes it in few batches.
  */
-export async function ingest(
+export function ingest(
   log: EventLog,
   source: AsyncIterable<Buffer | string>,
   acknowledge: (acks: string) => void | Promise<void>,
   options: IngestOptions = {},
+): Promise<IngestResult> {
+  const chunks = splitLines(source, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  return ingestChunks(log, chunks, acknowledge, options);
+}
+
+/** The longest input line ingest reads: maxLineBytes' default and room for escapes. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024 + 64 * 1024;
+
+/** ingest() over lines already split (the worker of ingestInWorker gets them from the main thread). */
+export async function ingestChunks(
+  log: EventLog,
+  chunks: AsyncIterable<LineChunk>,
+  acknowledge: (acks: string, lines: number) => void | Promise<void>,
+  options: Pick<IngestOptions, 'maxInFlight' | 'signal'> = {},
 ): Promise<IngestResult> {
   const result: IngestResult = { lines: 0, written: 0, refused: 0, blank: 0 };
   const maxInFlight = options.maxInFlight ?? 2_500;
@@ -61,6 +73,7 @@ export async function ingest(
   // Two one-shot signals: lines were queued (for the acknowledger), acknowledgements went out (for the reader).
   const queued = new Signal();
   const acked = new Signal();
+  const inFlight = () => result.lines - result.written - result.refused - result.blank;
 
   const acknowledger = (async () => {
     for (;;) {
@@ -72,37 +85,29 @@ export async function ingest(
       }
       await first.settled;
       let text = '';
+      let lines = 0;
       for (let next = queue[head]; next?.outcomes !== undefined; next = queue[++head]) {
         text += acksOf(next, result);
+        lines += next.acks.length;
       }
       if (head > 16) {
         queue.splice(0, head);
         head = 0;
       }
-      await acknowledge(text);
+      await acknowledge(text, lines);
       acked.fire();
     }
   })();
 
-  const lines = splitLines(source, options.maxLineBytes ?? 1024 * 1024 + 64 * 1024)[Symbol.asyncIterator]();
-  let inFlight = 0;
   try {
-    for (;;) {
-      const next = await nextOrAborted(lines, options.signal);
-      if (next === ABORTED || next.done === true) break;
-      queue.push(start(log, next.value));
-      result.lines += next.value.length;
+    for await (const chunk of untilAborted(chunks, options.signal)) {
+      queue.push(start(log, chunk));
+      result.lines += chunk.lines.length;
       queued.fire();
-      inFlight = result.lines - result.written - result.refused - result.blank;
-      while (inFlight > maxInFlight && result.failure === undefined) {
-        await acked.wait();
-        inFlight = result.lines - result.written - result.refused - result.blank;
-      }
+      while (inFlight() > maxInFlight && result.failure === undefined) await acked.wait();
       if (result.failure !== undefined) break;
     }
   } finally {
-    // Not awaited: after an abort, the generator is still waiting for input that may never come.
-    void lines.return(undefined);
     readingDone = true;
     queued.fire();
     await acknowledger;
@@ -124,28 +129,29 @@ class Signal {
 }
 
 /** Parses a chunk of lines and appends the events among them, all at once. */
-function start(log: EventLog, lines: InputLine[]): Pending {
+function start(log: EventLog, chunk: LineChunk): Pending {
+  const { first, lines } = chunk;
   const acks: (string | undefined)[] = new Array<string | undefined>(lines.length);
   const events: unknown[] = [];
   const appended: number[] = [];
   let blank = 0;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as InputLine;
-    if ('problem' in line) {
-      acks[i] = errorAck(line.n, line.problem);
-    } else if (line.text.trim() === '') {
-      acks[i] = `{"line":${line.n},"skipped":"blank line"}\n`;
+    const line = lines[i] as string | LineProblem;
+    if (typeof line !== 'string') {
+      acks[i] = errorAck(first + i, line.problem);
+    } else if (line.trim() === '') {
+      acks[i] = `{"line":${first + i},"skipped":"blank line"}\n`;
       blank++;
     } else {
       try {
-        events.push(JSON.parse(line.text));
+        events.push(JSON.parse(line));
         appended.push(i);
       } catch (err) {
-        acks[i] = errorAck(line.n, `not JSON: ${(err as Error).message}`);
+        acks[i] = errorAck(first + i, `not JSON: ${(err as Error).message}`);
       }
     }
   }
-  const pending: Pending = { acks, firstLine: lines[0]?.n ?? 0, appended, blank, settled: Promise.resolve() };
+  const pending: Pending = { acks, firstLine: first, appended, blank, settled: Promise.resolve() };
   pending.settled = log.appendMany(events as EventInput[]).then(
     (outcomes) => {
       pending.outcomes = outcomes;
@@ -172,7 +178,8 @@ function acksOf(pending: Pending, result: IngestResult): string {
       acks[i] = errorAck(n, outcome.message);
     } else {
       written++;
-      acks[i] = `{"line":${n},"seq":${outcome.seq},"id":${JSON.stringify(outcome.id)}}\n`;
+      acks[i] =
+        `{"line":${n},"seq":${outcome.seq},"id":${JSON.stringify(outcome.id)},"stream":"${outcome.stream}"}\n`;
     }
   }
   result.written += written;
@@ -183,30 +190,4 @@ function acksOf(pending: Pending, result: IngestResult): string {
 
 function errorAck(n: number, message: string): string {
   return `{"line":${n},"error":${JSON.stringify(message)}}\n`;
-}
-
-/**
- * The next chunk of lines, or ABORTED as soon as `signal` aborts. (Not Promise.race with one promise
- * for the whole run: every race would stay attached to it, holding every chunk ever read.)
- */
-function nextOrAborted(
-  lines: AsyncIterator<InputLine[]>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<InputLine[]> | typeof ABORTED> {
-  if (signal === undefined) return lines.next();
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    lines.next().then(
-      (next) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(next);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }

@@ -1,5 +1,13 @@
-/** One line of input: its text, or why it has none (it is too long, or not UTF-8). */
-export type InputLine = { n: number; text: string } | { n: number; problem: string };
+/** A line that has no text: why (it is too long, or not UTF-8). A plain object: it crosses threads. */
+export interface LineProblem {
+  problem: string;
+}
+
+/** Consecutive input lines: line `first + i` is `lines[i]`, its text or its problem (no object per line). */
+export interface LineChunk {
+  first: number;
+  lines: (string | LineProblem)[];
+}
 
 const NEWLINE = 0x0a;
 
@@ -15,28 +23,28 @@ const NEWLINE = 0x0a;
 export async function* splitLines(
   source: AsyncIterable<Buffer | string>,
   maxBytes: number,
-): AsyncGenerator<InputLine[]> {
+): AsyncGenerator<LineChunk> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let overlong = false;
   let n = 0;
-  const finish = (last: Buffer): InputLine => {
+  const finish = (last: Buffer): string | LineProblem => {
     n++;
-    if (overlong || pendingBytes + last.length > maxBytes) {
-      return { n, problem: `longer than ${maxBytes} bytes` };
-    }
+    if (overlong || pendingBytes + last.length > maxBytes)
+      return { problem: `longer than ${maxBytes} bytes` };
     let bytes = pending.length === 0 ? last : Buffer.concat([...pending, last]);
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
     try {
-      return { n, text: decoder.decode(bytes) };
+      return decoder.decode(bytes);
     } catch {
-      return { n, problem: 'not valid UTF-8' };
+      return { problem: 'not valid UTF-8' };
     }
   };
   for await (const piece of source) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
-    const lines: InputLine[] = [];
+    const first = n + 1;
+    const lines: (string | LineProblem)[] = [];
     let start = 0;
     for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
       lines.push(finish(chunk.subarray(start, end)));
@@ -53,7 +61,47 @@ export async function* splitLines(
       pending.push(Buffer.from(rest)); // a copy: the source may reuse its buffer
     }
     pendingBytes += rest.length;
-    if (lines.length > 0) yield lines;
+    if (lines.length > 0) yield { first, lines };
   }
-  if (pendingBytes > 0) yield [finish(Buffer.alloc(0))];
+  if (pendingBytes > 0) yield { first: n + 1, lines: [finish(Buffer.alloc(0))] };
+}
+
+/**
+ * The items of `iterable` until `signal` aborts, which ends the iteration at once even while the next
+ * item is awaited (input that may never come). Each wait listens for the abort only while it lasts:
+ * one listener, or one Promise.race, for the whole run would keep every item ever read alive.
+ */
+export async function* untilAborted<T>(
+  iterable: AsyncIterable<T>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<T> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  const aborted = Symbol('aborted');
+  try {
+    for (;;) {
+      if (signal?.aborted === true) return;
+      const next =
+        signal === undefined
+          ? await iterator.next()
+          : await new Promise<IteratorResult<T> | typeof aborted>((resolve, reject) => {
+              const onAbort = () => resolve(aborted);
+              signal.addEventListener('abort', onAbort, { once: true });
+              iterator.next().then(
+                (value) => {
+                  signal.removeEventListener('abort', onAbort);
+                  resolve(value);
+                },
+                (err: unknown) => {
+                  signal.removeEventListener('abort', onAbort);
+                  reject(err instanceof Error ? err : new Error(String(err)));
+                },
+              );
+            });
+      if (next === aborted || next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    // Not awaited: after an abort, the source may still be waiting for input.
+    void iterator.return?.(undefined);
+  }
 }

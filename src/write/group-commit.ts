@@ -69,43 +69,47 @@ export class GroupCommitWriter implements BatchWriter {
     const { active, former } = this.ctx;
     while (this.waiting() > 0) {
       const before = former.chain;
-      const batch = this.formBatch();
-      if (batch.length === 0) continue;
-      const buffer = linesBuffer(batch);
+      const { queued, formed } = this.formBatch();
+      if (formed.length === 0) continue;
+      const buffer = linesBuffer(formed);
       try {
         await active.segment.append(buffer);
         if (this.syncEachBatch) await active.segment.sync();
       } catch (err) {
         // Not written: the next batch takes these seqs (format.md section 6).
         former.chain = before;
-        for (const { queued } of batch) queued.waiter.failed(queued.index, err);
+        for (const q of queued) q.waiter.failed(q.index, err);
         continue;
       }
-      active.committed(
-        buffer.length,
-        batch.map((b) => b.formed),
-      );
-      for (const { queued, formed } of batch) {
-        queued.waiter.written(queued.index, formed.receipt);
-        this.ctx.sinks.write(formed.record, formed.line);
+      active.committed(buffer.length, formed);
+      for (let i = 0; i < formed.length; i++) {
+        const q = queued[i] as Queued;
+        const f = formed[i] as Formed;
+        q.waiter.written(q.index, f.receipt);
+        this.ctx.sinks.write(f.record, f.line);
       }
       if (active.rotationDue()) await active.rotate(() => former.chain.seq + 1);
     }
   }
 
-  /** Forms the queued events that fit in the next batch; one that cannot be formed is rejected alone. */
-  private formBatch(): { queued: Queued; formed: Formed }[] {
-    const batch: { queued: Queued; formed: Formed }[] = [];
+  /**
+   * Forms the queued events that fit in the next batch (two parallel arrays: no object per event);
+   * one that cannot be formed is rejected alone.
+   */
+  private formBatch(): { queued: Queued[]; formed: Formed[] } {
+    const queued: Queued[] = [];
+    const formed: Formed[] = [];
     let bytes = 0;
     const room = this.ctx.active.batchRoom();
     while (this.head < this.queue.length && bytes < room) {
-      const queued = this.queue[this.head++] as Queued;
+      const q = this.queue[this.head++] as Queued;
       try {
-        const formed = this.ctx.former.form(queued.event, queued.tsUs, queued.correlationId);
-        batch.push({ queued, formed });
-        bytes += formed.line.length;
+        const f = this.ctx.former.form(q.event, q.tsUs, q.correlationId);
+        queued.push(q);
+        formed.push(f);
+        bytes += f.bytes;
       } catch (err) {
-        queued.waiter.failed(queued.index, err);
+        q.waiter.failed(q.index, err);
       }
     }
     // Drop what was taken: all of it when the queue is empty, else once it is most of the array.
@@ -116,7 +120,7 @@ export class GroupCommitWriter implements BatchWriter {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    return batch;
+    return { queued, formed };
   }
 
   private waiting(): number {
@@ -125,11 +129,11 @@ export class GroupCommitWriter implements BatchWriter {
 }
 
 /** The batch's lines in one buffer, encoded in place (no joined string in between). */
-function linesBuffer(batch: readonly { formed: Formed }[]): Buffer {
+function linesBuffer(batch: readonly Formed[]): Buffer {
   let bytes = 0;
-  for (const { formed } of batch) bytes += formed.bytes;
+  for (const formed of batch) bytes += formed.bytes;
   const buffer = Buffer.allocUnsafe(bytes);
   let at = 0;
-  for (const { formed } of batch) at += buffer.write(formed.line, at, 'utf8');
+  for (const formed of batch) at += buffer.write(formed.line, at, 'utf8');
   return buffer;
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { once } from 'node:events';
 import { DataError, InvalidArgumentError } from '../../format/errors.js';
-import { ingest, type IngestResult } from '../../ingest/ingest.js';
-import { EventLog, type Durability } from '../../write/writer.js';
-import type { Output } from '../io.js';
+import type { IngestResult } from '../../ingest/ingest.js';
+import { ingestInWorker } from '../../ingest/ingest-threaded.js';
+import type { Durability } from '../../write/writer.js';
+import { drain, type Output } from '../io.js';
 import { dirOption, durabilityOption, numberArg, resolveDir } from '../options.js';
 
 export interface IngestFlags {
@@ -42,23 +42,23 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
   const stdin = output.io.stdin;
   if (stdin === undefined)
     throw new InvalidArgumentError('events ingest reads standard input, and there is none');
-  const log = await EventLog.open({
-    jobId: flags.job,
-    dir: resolveDir(flags.dir, output.io.env),
-    stream: flags.stream,
-    durability: flags.durability,
-    streamWaitMs: flags.wait * 1000,
-  });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   let result: IngestResult;
   try {
-    result = await ingest(
-      log,
+    result = await ingestInWorker(
+      {
+        jobId: flags.job,
+        dir: resolveDir(flags.dir, output.io.env),
+        stream: flags.stream,
+        durability: flags.durability,
+        streamWaitMs: flags.wait * 1000,
+      },
       stdin,
       async (acks) => {
-        if (!output.out(acks) && !output.closed) await once(output.io.stdout, 'drain');
+        // A reader that went away (`| head`) ends the acknowledgements, not the ingest (EPIPE is absorbed).
+        if (!output.out(acks)) await drain(output.io.stdout);
       },
       { signal: stop.signal },
     );
@@ -66,7 +66,6 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     // Whatever is left in the pipe is not read: let the process end without it.
     stdin.destroy();
-    await log.close();
   }
   if (result.failure !== undefined) throw result.failure;
   if (result.refused > 0) {

@@ -50,10 +50,22 @@ export interface ValidatedEvent {
   meta: Record<string, unknown> | undefined;
 }
 
+/** The fields an input may have; the writer sets the rest of the envelope (format.md section 2). */
+const INPUT_FIELDS = new Set<string>([
+  'event_type',
+  'data',
+  'agent_id',
+  'correlation_id',
+  'severity',
+  'id',
+  'meta',
+] satisfies (keyof BuiltinEventInput)[]);
+
 /** Checks an input against the envelope rules and its type's schema; throws EventValidationError. */
 export function validateEvent(input: unknown): ValidatedEvent {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new EventValidationError('unknown', '', 'an event must be an object');
+    const what = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
+    throw new EventValidationError('unknown', '', `must be a JSON object, not ${what}`);
   }
   const event = input as Record<string, unknown>;
   const type = event.event_type;
@@ -63,6 +75,16 @@ export function validateEvent(input: unknown): ValidatedEvent {
       'event_type',
       'must be a snake_case name such as agent_failed',
     );
+  }
+  // A misspelt or writer-owned field (agentId, job_id, seq) is refused, not dropped without a word.
+  for (const key in event) {
+    if (!INPUT_FIELDS.has(key)) {
+      throw new EventValidationError(
+        type,
+        key,
+        'not a field of an event input (the writer sets seq, ts, job_id, stream and prev; your own fields go in data)',
+      );
+    }
   }
   const agentId = optionalString(type, event, 'agent_id');
   if (agentId === undefined && requiresAgentId(type)) {

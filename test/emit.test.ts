@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { EventLog, type EventRecord } from '../src/index.js';
+import { runCli, tempDir } from './helpers.js';
+
+/** The job's records, as `events query -o jsonl` prints them. */
+async function records(dir: string, job: string): Promise<EventRecord[]> {
+  const result = await runCli(['query', '--dir', dir, '--job', job, '-o', 'jsonl']);
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as EventRecord);
+}
+
+describe('events emit: one event from a shell script', () => {
+  it('types name=value fields as documented, and exits 0 with the receipt once the event is in the log', async () => {
+    const dir = tempDir();
+    const result = await runCli([
+      'emit',
+      '--dir',
+      dir,
+      '--job',
+      'j1',
+      'deploy_note',
+      'n=3',
+      'neg=-2.5',
+      'big=1.5e3',
+      'ok=true',
+      'no=false',
+      'nothing=null',
+      's=abc',
+      'zero_padded=007',
+      'literal==007',
+      'literal_true==true',
+      'hex=0x10',
+      'raw:={"a":[1,2]}',
+      'quoted:="x y"',
+      'empty=',
+      'with_eq=a=b',
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const receipt = JSON.parse(result.stdout) as { job: string; seq: number; id: string; stream: string };
+    assert.deepEqual([receipt.job, receipt.seq, receipt.stream], ['j1', 1, 'main']);
+    const [record] = await records(dir, 'j1');
+    assert.equal(record?.id, receipt.id);
+    assert.deepEqual(record?.data, {
+      n: 3,
+      neg: -2.5,
+      big: 1500,
+      ok: true,
+      no: false,
+      nothing: null,
+      s: 'abc',
+      zero_padded: '007',
+      literal: '007',
+      literal_true: 'true',
+      hex: '0x10',
+      raw: { a: [1, 2] },
+      quoted: 'x y',
+      empty: '',
+      with_eq: 'a=b',
+    });
+  });
+
+  it('takes the envelope from flags and --data as the base of the fields', async () => {
+    const dir = tempDir();
+    const result = await runCli([
+      'emit',
+      '--dir',
+      dir,
+      '--job',
+      'j1',
+      'agent_started',
+      '--agent',
+      'agent-3',
+      '--correlation',
+      'j1/item-7',
+      '--severity',
+      'warn',
+      '--data',
+      '{"item_id":"item-7","worktree":"wt-7"}',
+      'attempt=2',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, '', 'silent without --json');
+    const [record] = await records(dir, 'j1');
+    assert.equal(record?.agent_id, 'agent-3');
+    assert.equal(record?.correlation_id, 'j1/item-7');
+    assert.equal(record?.severity, 'warn');
+    assert.deepEqual(record?.data, { item_id: 'item-7', worktree: 'wt-7', attempt: 2 });
+  });
+
+  it('refuses an invalid event with exit 2 and one line naming the field, writing nothing', async () => {
+    const dir = tempDir();
+    const cases: [string[], RegExp][] = [
+      [['agent_started', '--agent', 'a1', 'item_id=i', 'worktree=w', 'attempt=one'], /data\.attempt/],
+      [['agent_started', 'item_id=i', 'worktree=w', 'attempt=1'], /agent_id/],
+      [['Not-A-Type'], /event_type/],
+      [['note', 'x:={broken'], /field x: := takes JSON/],
+      [['note', 'x=1', 'x=2'], /field x is given twice/],
+      [['note', '--data', '{"x":1}', 'x=2'], /field x is given twice/],
+      [['note', '--data', '[1,2]', 'x=2'], /--data must be a JSON object/],
+      [['note', 'no_equals_sign'], /"no_equals_sign" is not a field/],
+      [['note', '=value'], /no field name/],
+      [['note', '--id', 'x'.repeat(200)], /id: at most 128/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(['emit', '--dir', dir, '--job', 'j1', ...args]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message, args.join(' '));
+      assert.equal(result.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
+    }
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing created for a refused event');
+  });
+
+  it('--id makes a retry safe: the same id is written once and gets the same receipt', async () => {
+    const dir = tempDir();
+    const emit = () =>
+      runCli(['emit', '--dir', dir, '--job', 'j1', 'note', 'n=1', '--id', 'retry-1', '--json']);
+    const first = await emit();
+    const second = await emit();
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(JSON.parse(second.stdout), JSON.parse(first.stdout));
+    assert.equal((await records(dir, 'j1')).length, 1);
+  });
+
+  it('writes to the stream "emit" while a running writer holds main; an explicit held stream exits 6 after --wait', async () => {
+    const dir = tempDir();
+    const runner = await EventLog.open({ dir, jobId: 'j1' });
+    try {
+      assert.equal(runner.stream, 'main');
+      const first = await runCli(['emit', '--dir', dir, '--job', 'j1', 'note', 'n=1', '--json']);
+      const second = await runCli(['emit', '--dir', dir, '--job', 'j1', 'note', 'n=2', '--json']);
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(
+        [first, second]
+          .map((r) => JSON.parse(r.stdout) as { stream: string; seq: number })
+          .map((r) => [r.stream, r.seq]),
+        [
+          ['emit', 1],
+          ['emit', 2],
+        ],
+        'one stream for every emit, not one per process',
+      );
+      const started = Date.now();
+      const held = await runCli([
+        'emit',
+        '--dir',
+        dir,
+        '--job',
+        'j1',
+        '--stream',
+        'main',
+        '--wait',
+        '0.5',
+        'note',
+      ]);
+      assert.equal(held.code, 6, held.stderr);
+      assert.match(held.stderr, /stream main of job j1 is locked by pid \d+/);
+      assert.ok(Date.now() - started >= 500, 'waited for the stream');
+    } finally {
+      await runner.close();
+    }
+    const free = await runCli(['emit', '--dir', dir, '--job', 'j1', '--stream', 'main', 'note', '--json']);
+    assert.equal(free.code, 0, free.stderr);
+    assert.equal((JSON.parse(free.stdout) as { stream: string }).stream, 'main');
+  });
+
+  it('emits run in parallel from one script land every event once, in a whole chain', async () => {
+    const dir = tempDir();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        runCli(['emit', '--dir', dir, '--job', 'j1', 'note', `i=${i}`, '--json']),
+      ),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const all = await records(dir, 'j1');
+    assert.deepEqual(all.map((r) => (r.data as { i: number }).i).sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.ok(new Set(all.map((r) => r.stream)).size <= 2, 'main and emit at most');
+    const verify = await runCli(['verify', '--dir', dir]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    assert.ok(fs.existsSync(path.join(dir, 'j1', 'LOG.json')));
+  });
+});
