@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { EventLog, type EventRecord } from '../src/index.js';
-import { runCli, tempDir } from './helpers.js';
+import { ROOT, runCli, tempDir } from './helpers.js';
 
 /** The job's records, as `events query -o jsonl` prints them. */
 async function records(dir: string, job: string): Promise<EventRecord[]> {
@@ -116,6 +116,25 @@ describe('events emit: one event from a shell script', () => {
       assert.equal(result.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
     }
     assert.deepEqual(fs.readdirSync(dir), [], 'nothing created for a refused event');
+  });
+
+  it('an error quoting what was given shows its control characters escaped, never raw', async () => {
+    const dir = tempDir();
+    for (const args of [
+      ['emit', '--dir', dir, '--job', 'j1', 'note', 'a\u001b[31m:={'],
+      ['emit', '--dir', dir, '--job', 'j1', 'bad\u001b]0;title\u0007type'],
+      ['query', '--dir', path.join(ROOT, 'fixtures', 'basic'), '--since', '\u001b[2J\u009b'],
+    ]) {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.doesNotMatch(
+        result.stderr,
+        // eslint-disable-next-line no-control-regex
+        /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/,
+        JSON.stringify(result.stderr),
+      );
+      assert.match(result.stderr, /\\u001b/);
+    }
   });
 
   it('--id makes a retry safe: the same id is written once and gets the same receipt', async () => {

@@ -2,6 +2,7 @@ import { describeError, EXIT } from './exit-codes.js';
 import { withFlagNames } from './flag-errors.js';
 import { Output, drain, type Io } from './io.js';
 import { createProgram } from './program.js';
+import { visibleLines } from './format/visible.js';
 
 /** Runs the CLI on `args` (without node and script) and returns the exit code; never exits itself. */
 export async function main(args: string[], io: Io): Promise<number> {
@@ -13,7 +14,8 @@ export async function main(args: string[], io: Io): Promise<number> {
     code = process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (err) {
     const described = describeError(withFlagNames(err));
-    if (described.message !== undefined) output.err(described.message + '\n');
+    // A message may quote an argument or a file's content: no control character reaches the terminal.
+    if (described.message !== undefined) output.err(visibleLines(described.message) + '\n');
     code = described.code;
   }
   await drain(io.stdout);

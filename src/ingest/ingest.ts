@@ -58,12 +58,11 @@ export function ingest(
 /** The longest input line ingest reads: maxLineBytes' default and room for escapes. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024 + 64 * 1024;
 
-/** ingest() over lines already split (the worker of ingestInWorker gets them from the main thread). */
-export async function ingestChunks(
+async function ingestChunks(
   log: EventLog,
   chunks: AsyncIterable<LineChunk>,
-  acknowledge: (acks: string, lines: number) => void | Promise<void>,
-  options: Pick<IngestOptions, 'maxInFlight' | 'signal'> = {},
+  acknowledge: (acks: string) => void | Promise<void>,
+  options: IngestOptions,
 ): Promise<IngestResult> {
   const result: IngestResult = { lines: 0, written: 0, refused: 0, blank: 0 };
   const maxInFlight = options.maxInFlight ?? 2_500;
@@ -85,19 +84,21 @@ export async function ingestChunks(
       }
       await first.settled;
       let text = '';
-      let lines = 0;
       for (let next = queue[head]; next?.outcomes !== undefined; next = queue[++head]) {
         text += acksOf(next, result);
-        lines += next.acks.length;
       }
       if (head > 16) {
         queue.splice(0, head);
         head = 0;
       }
-      await acknowledge(text, lines);
+      await acknowledge(text);
       acked.fire();
     }
-  })();
+  })().catch((err: unknown) => {
+    // Acknowledgements that cannot be given stop the reading too (the reader may be waiting for them).
+    result.failure ??= err;
+    acked.fire();
+  });
 
   try {
     for await (const chunk of untilAborted(chunks, options.signal)) {

@@ -1,4 +1,4 @@
-/** A line that has no text: why (it is too long, or not UTF-8). A plain object: it crosses threads. */
+/** A line that has no text: why (it is too long, or not UTF-8). */
 export interface LineProblem {
   problem: string;
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { DataError, InvalidArgumentError } from '../../format/errors.js';
-import type { IngestResult } from '../../ingest/ingest.js';
-import { ingestInWorker } from '../../ingest/ingest-threaded.js';
-import type { Durability } from '../../write/writer.js';
+import { ingest, type IngestResult } from '../../ingest/ingest.js';
+import { EventLog, type Durability } from '../../write/writer.js';
 import { drain, type Output } from '../io.js';
 import { dirOption, durabilityOption, numberArg, resolveDir } from '../options.js';
 
@@ -42,19 +41,20 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
   const stdin = output.io.stdin;
   if (stdin === undefined)
     throw new InvalidArgumentError('events ingest reads standard input, and there is none');
+  const log = await EventLog.open({
+    jobId: flags.job,
+    dir: resolveDir(flags.dir, output.io.env),
+    stream: flags.stream,
+    durability: flags.durability,
+    streamWaitMs: flags.wait * 1000,
+  });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   let result: IngestResult;
   try {
-    result = await ingestInWorker(
-      {
-        jobId: flags.job,
-        dir: resolveDir(flags.dir, output.io.env),
-        stream: flags.stream,
-        durability: flags.durability,
-        streamWaitMs: flags.wait * 1000,
-      },
+    result = await ingest(
+      log,
       stdin,
       async (acks) => {
         // A reader that went away (`| head`) ends the acknowledgements, not the ingest (EPIPE is absorbed).
@@ -66,6 +66,7 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     // Whatever is left in the pipe is not read: let the process end without it.
     stdin.destroy();
+    await log.close();
   }
   if (result.failure !== undefined) throw result.failure;
   if (result.refused > 0) {

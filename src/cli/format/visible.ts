@@ -32,3 +32,11 @@ export function visible(text: string, options: { keepColour?: boolean } = {}): s
   if (coloured !== null) return `${coloured[1] ?? ''}${visible(coloured[2] ?? '')}${coloured[3] ?? ''}`;
   return text.replace(UNSAFE, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** Messages (errors, usage) that may quote what a user or a file gave: each line made visible. */
+export function visibleLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => visible(line))
+    .join('\n');
+}
