@@ -2,19 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { EventLog, type EventRecord } from '../src/index.js';
-import { ROOT, runCli, tempDir } from './helpers.js';
+import { EventLog } from '../src/index.js';
+import { assertVerifies, queryRecords, ROOT, runCli, tempDir } from './helpers.js';
 
 /** The job's records, as `events query -o jsonl` prints them. */
-async function records(dir: string, job: string): Promise<EventRecord[]> {
-  const result = await runCli(['query', '--dir', dir, '--job', job, '-o', 'jsonl']);
-  assert.equal(result.code, 0, result.stderr);
-  return result.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as EventRecord);
-}
 
 describe('events emit: one event from a shell script', () => {
   it('types name=value fields as documented, and exits 0 with the receipt once the event is in the log', async () => {
@@ -46,7 +37,7 @@ describe('events emit: one event from a shell script', () => {
     assert.equal(result.code, 0, result.stderr);
     const receipt = JSON.parse(result.stdout) as { job: string; seq: number; id: string; stream: string };
     assert.deepEqual([receipt.job, receipt.seq, receipt.stream], ['j1', 1, 'main']);
-    const [record] = await records(dir, 'j1');
+    const [record] = await queryRecords(dir, 'j1');
     assert.equal(record?.id, receipt.id);
     assert.deepEqual(record?.data, {
       n: 3,
@@ -88,7 +79,7 @@ describe('events emit: one event from a shell script', () => {
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, '', 'silent without --json');
-    const [record] = await records(dir, 'j1');
+    const [record] = await queryRecords(dir, 'j1');
     assert.equal(record?.agent_id, 'agent-3');
     assert.equal(record?.correlation_id, 'j1/item-7');
     assert.equal(record?.severity, 'warn');
@@ -146,7 +137,7 @@ describe('events emit: one event from a shell script', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), JSON.parse(first.stdout));
-    assert.equal((await records(dir, 'j1')).length, 1);
+    assert.equal((await queryRecords(dir, 'j1')).length, 1);
   });
 
   it('writes to the stream "emit" while a running writer holds main; an explicit held stream exits 6 after --wait', async () => {
@@ -199,11 +190,10 @@ describe('events emit: one event from a shell script', () => {
       ),
     );
     for (const r of results) assert.equal(r.code, 0, r.stderr);
-    const all = await records(dir, 'j1');
+    const all = await queryRecords(dir, 'j1');
     assert.deepEqual(all.map((r) => (r.data as { i: number }).i).sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.ok(new Set(all.map((r) => r.stream)).size <= 2, 'main and emit at most');
-    const verify = await runCli(['verify', '--dir', dir]);
-    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    await assertVerifies(dir);
     assert.ok(fs.existsSync(path.join(dir, 'j1', 'LOG.json')));
   });
 });

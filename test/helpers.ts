@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after } from 'node:test';
+import type { EventRecord } from '../src/index.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const BIN = path.join(ROOT, 'bin', 'events.js');
@@ -51,6 +52,23 @@ export function runNode(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** A job's records as `events query -o jsonl` prints them (asserting that it exits 0). */
+export async function queryRecords(dir: string, job: string): Promise<EventRecord[]> {
+  const result = await runCli(['query', '--dir', dir, '--job', job, '-o', 'jsonl']);
+  if (result.code !== 0) throw new Error(`events query exited ${String(result.code)}: ${result.stderr}`);
+  return result.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as EventRecord);
+}
+
+/** Asserts that `events verify` finds the log whole. */
+export async function assertVerifies(dir: string): Promise<void> {
+  const verify = await runCli(['verify', '--dir', dir]);
+  if (verify.code !== 0)
+    throw new Error(`events verify exited ${String(verify.code)}: ${verify.stdout}${verify.stderr}`);
 }
 
 /** The segments of a job in log order, plain or compressed (the plain file when both exist). */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { EventRecord } from '../src/index.js';
-import { LiveCli, runCli, tempDir } from './helpers.js';
+import { assertVerifies, BIN, LiveCli, queryRecords, runCli, tempDir } from './helpers.js';
 
 interface Ack {
   line: number;
@@ -18,15 +18,6 @@ const acksOf = (stdout: string): Ack[] =>
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Ack);
-
-async function records(dir: string, job: string): Promise<EventRecord[]> {
-  const result = await runCli(['query', '--dir', dir, '--job', job, '-o', 'jsonl']);
-  assert.equal(result.code, 0, result.stderr);
-  return result.stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as EventRecord);
-}
 
 const line = (i: number) =>
   JSON.stringify({
@@ -94,14 +85,13 @@ describe('events ingest: JSON lines in, one acknowledgement per line out', () =>
         'seq 4',
       ],
     );
-    const log = await records(dir, 'j1');
+    const log = await queryRecords(dir, 'j1');
     assert.deepEqual(
       log.map((r) => r.seq),
       [1, 2, 3, 4],
     );
     assertAckedOnce(acks, log);
-    const verify = await runCli(['verify', '--dir', dir]);
-    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    await assertVerifies(dir);
   });
 
   it('EOF closes the log: exit 0, the stream free for the next writer, the chain whole', async () => {
@@ -116,7 +106,7 @@ describe('events ingest: JSON lines in, one acknowledgement per line out', () =>
     const again = await runCli(['ingest', '--dir', dir, '--job', 'j1'], { input: lines });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(acksOf(again.stdout), acks);
-    assert.equal((await records(dir, 'j1')).length, 3000);
+    assert.equal((await queryRecords(dir, 'j1')).length, 3000);
     const empty = await runCli(['ingest', '--dir', dir, '--job', 'j1'], { input: '' });
     assert.equal(empty.code, 0, empty.stderr);
     assert.equal(empty.stdout, '');
@@ -148,20 +138,19 @@ describe('events ingest: JSON lines in, one acknowledgement per line out', () =>
       acks.every((a, i) => a.line === i + 1 && a.seq === i + 1),
       'in order, none refused',
     );
-    const log = await records(dir, 'j1');
+    const log = await queryRecords(dir, 'j1');
     assertAckedOnce(acks, log);
     // What was written but not acknowledged yet may be there too, in order, after the acknowledged.
     assert.deepEqual(
       log.map((r) => r.id),
       log.map((_, i) => `in-${i}`),
     );
-    const verify = await runCli(['verify', '--dir', dir]);
-    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    await assertVerifies(dir);
     // A restarted ingest resending everything writes only what is missing, each line once.
     const resend = Array.from({ length: log.length + 100 }, (_, i) => line(i)).join('\n') + '\n';
     const restarted = await runCli(['ingest', '--dir', dir, '--job', 'j1'], { input: resend });
     assert.equal(restarted.code, 0, restarted.stderr);
-    const after = await records(dir, 'j1');
+    const after = await queryRecords(dir, 'j1');
     assert.equal(after.length, log.length + 100);
     assertAckedOnce(acksOf(restarted.stdout), after);
   });
@@ -178,24 +167,20 @@ describe('events ingest: JSON lines in, one acknowledgement per line out', () =>
     assert.equal(ended.code, 0, ingest.stderr);
     const acks = ingest.lines.filter((l) => l !== '').map((l) => JSON.parse(l) as Ack);
     assert.equal(acks.length, 2000);
-    const log = await records(dir, 'j1');
+    const log = await queryRecords(dir, 'j1');
     assert.equal(log.length, 2000);
     assertAckedOnce(acks, log);
-    const verify = await runCli(['verify', '--dir', dir]);
-    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    await assertVerifies(dir);
   });
 
   it('a reader of the acknowledgements that goes away ends them quietly; the events are still written', async () => {
     const dir = tempDir();
     const lines = Array.from({ length: 3000 }, (_, i) => line(i)).join('\n') + '\n';
-    const script = `node ${JSON.stringify(path.resolve('bin/events.js'))} ingest --dir ${JSON.stringify(dir)} --job j1 | head -1`;
-    const result = await runCli(['--version'], {}); // the build is there
-    assert.equal(result.code, 0);
-    const { spawnSync } = await import('node:child_process');
+    const script = `node ${JSON.stringify(BIN)} ingest --dir ${JSON.stringify(dir)} --job j1 | head -1`;
     const piped = spawnSync('bash', ['-o', 'pipefail', '-c', script], { input: lines, encoding: 'utf8' });
     assert.equal(piped.stderr, '');
     assert.equal(acksOf(piped.stdout).length, 1);
-    assert.equal((await records(dir, 'j1')).length, 3000);
+    assert.equal((await queryRecords(dir, 'j1')).length, 3000);
   });
 
   it('a second ingest while the first runs writes to a stream of its own; a held --stream exits 6', async () => {
