@@ -28,7 +28,13 @@ export function parseAssignments(
     if (Object.hasOwn(data, name)) {
       throw new InvalidArgumentError(`field ${name} is given twice (in the fields or in --data)`);
     }
-    data[name] = raw ? rawJson(name, text) : literal ? text : typed(text);
+    // defineProperty: a field named __proto__ is a field, not the object's prototype.
+    Object.defineProperty(data, name, {
+      value: raw ? rawJson(name, text) : literal ? text : typed(text),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return data;
 }

@@ -14,12 +14,14 @@ export interface Io {
 export class Output {
   /** Set when stdout was closed by the reader (`events query | head`): stop producing output. */
   closed = false;
+  /** Set when stdout failed otherwise (a full disk under `> file`): output stops, the run exits 5. */
+  failure: NodeJS.ErrnoException | undefined;
   private colorFlag: boolean | undefined;
 
   constructor(readonly io: Io) {
     io.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') this.closed = true;
-      else throw err;
+      this.closed = true;
+      if (err.code !== 'EPIPE') this.failure ??= err;
     });
   }
 

@@ -2,7 +2,7 @@ import { describeError, EXIT } from './exit-codes.js';
 import { withFlagNames } from './flag-errors.js';
 import { Output, drain, type Io } from './io.js';
 import { createProgram } from './program.js';
-import { visibleLines } from './format/visible.js';
+import { visible, visibleLines } from './format/visible.js';
 
 /** Runs the CLI on `args` (without node and script) and returns the exit code; never exits itself. */
 export async function main(args: string[], io: Io): Promise<number> {
@@ -14,10 +14,21 @@ export async function main(args: string[], io: Io): Promise<number> {
     code = process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (err) {
     const described = describeError(withFlagNames(err));
-    // A message may quote an argument or a file's content: no control character reaches the terminal.
-    if (described.message !== undefined) output.err(visibleLines(described.message) + '\n');
+    // A message may quote an argument or a file's content: no control character (not even a newline)
+    // reaches the terminal; only an internal error's stack keeps its lines.
+    if (described.message !== undefined) {
+      const shown =
+        described.code === EXIT.internal ? visibleLines(described.message) : visible(described.message);
+      output.err(shown + '\n');
+    }
     code = described.code;
   }
   await drain(io.stdout);
+  // A write to a file fails on the next tick ('error' after the write returned): wait for it.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (output.failure !== undefined && code === EXIT.ok) {
+    output.err(visible(`events: cannot write to standard output: ${output.failure.message}`) + '\n');
+    code = EXIT.io;
+  }
   return code;
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { Output } from './io.js';
-import { visibleLines } from './format/visible.js';
+import { visibleMessage } from './format/visible.js';
 import { COMMANDS, type CommandEntry } from './command-table.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -41,8 +41,8 @@ export async function createProgram(output: Output, args?: readonly string[]): P
     .exitOverride()
     .configureOutput({
       writeOut: (text) => output.out(text),
-      // Commander quotes the arguments it refuses: made visible, as every message is.
-      writeErr: (text) => output.err(visibleLines(text)),
+      // Commander quotes the arguments it refuses: made visible, as every message is (one line each).
+      writeErr: (text) => output.err(visibleMessage(text)),
     })
     // Every command has options, loaded or not: the listing says so for all alike.
     .configureHelp({

@@ -34,6 +34,11 @@ export function lockFileName(stream: string): string {
 
 const LOCK_SUFFIX = '.lock';
 
+/** The stream a stream's lock file is for (see isStreamLockFileName). */
+export function streamOfLockFileName(name: string): string {
+  return name.slice(0, -LOCK_SUFFIX.length);
+}
+
 /** A stream's lock file, `<stream>.lock` (the job's gate starts with a dot: not one). */
 export function isStreamLockFileName(name: string): boolean {
   return name.endsWith(LOCK_SUFFIX) && !name.startsWith('.');

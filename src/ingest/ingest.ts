@@ -21,6 +21,12 @@ export interface IngestOptions {
   maxLineBytes?: number;
   /** Appends awaiting their acknowledgement before reading pauses. Default 2,500 (few enough to die young in the garbage collector's eyes, enough for batches of a megabyte). */
   maxInFlight?: number;
+  /**
+   * ... and bytes of input lines read and not yet acknowledged. Default 1 MiB: what a killed ingest may
+   * have written without acknowledging stays well inside the tail a restarted writer reads for the ids
+   * a resend repeats (the last 4 MiB of the stream, docs/library.md).
+   */
+  maxInFlightBytes?: number;
   /** Aborting stops reading; what was read is still written and acknowledged. */
   signal?: AbortSignal;
 }
@@ -31,6 +37,8 @@ export interface IngestOptions {
  */
 interface Pending {
   acks: (string | undefined)[];
+  /** The length of the chunk's lines (UTF-16 units: bytes for the ASCII of JSON, near enough). */
+  bytes: number;
   firstLine: number;
   appended: number[];
   outcomes?: AppendOutcome[];
@@ -47,7 +55,7 @@ interface Pending {
  */
 export function ingest(
   log: EventLog,
-  source: AsyncIterable<Buffer | string>,
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   acknowledge: (acks: string) => void | Promise<void>,
   options: IngestOptions = {},
 ): Promise<IngestResult> {
@@ -72,7 +80,11 @@ async function ingestChunks(
   // Two one-shot signals: lines were queued (for the acknowledger), acknowledgements went out (for the reader).
   const queued = new Signal();
   const acked = new Signal();
-  const inFlight = () => result.lines - result.written - result.refused - result.blank;
+  const maxInFlightBytes = options.maxInFlightBytes ?? 1024 * 1024;
+  let bytesInFlight = 0;
+  const full = () =>
+    result.lines - result.written - result.refused - result.blank > maxInFlight ||
+    bytesInFlight > maxInFlightBytes;
 
   const acknowledger = (async () => {
     for (;;) {
@@ -84,14 +96,17 @@ async function ingestChunks(
       }
       await first.settled;
       let text = '';
+      let bytes = 0;
       for (let next = queue[head]; next?.outcomes !== undefined; next = queue[++head]) {
         text += acksOf(next, result);
+        bytes += next.bytes;
       }
       if (head > 16) {
         queue.splice(0, head);
         head = 0;
       }
       await acknowledge(text);
+      bytesInFlight -= bytes;
       acked.fire();
     }
   })().catch((err: unknown) => {
@@ -102,10 +117,12 @@ async function ingestChunks(
 
   try {
     for await (const chunk of untilAborted(chunks, options.signal)) {
-      queue.push(start(log, chunk));
+      const pending = start(log, chunk);
+      bytesInFlight += pending.bytes;
+      queue.push(pending);
       result.lines += chunk.lines.length;
       queued.fire();
-      while (inFlight() > maxInFlight && result.failure === undefined) await acked.wait();
+      while (full() && result.failure === undefined) await acked.wait();
       if (result.failure !== undefined) break;
     }
   } finally {
@@ -136,8 +153,10 @@ function start(log: EventLog, chunk: LineChunk): Pending {
   const events: unknown[] = [];
   const appended: number[] = [];
   let blank = 0;
+  let bytes = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string | LineProblem;
+    if (typeof line === 'string') bytes += line.length + 1;
     if (typeof line !== 'string') {
       acks[i] = errorAck(first + i, line.problem);
     } else if (line.trim() === '') {
@@ -152,7 +171,7 @@ function start(log: EventLog, chunk: LineChunk): Pending {
       }
     }
   }
-  const pending: Pending = { acks, firstLine: first, appended, blank, settled: Promise.resolve() };
+  const pending: Pending = { acks, bytes, firstLine: first, appended, blank, settled: Promise.resolve() };
   pending.settled = log.appendMany(events as EventInput[]).then(
     (outcomes) => {
       pending.outcomes = outcomes;

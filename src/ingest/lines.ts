@@ -21,7 +21,7 @@ const NEWLINE = 0x0a;
  * shift every later acknowledgement, so this small splitter does it instead.
  */
 export async function* splitLines(
-  source: AsyncIterable<Buffer | string>,
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   maxBytes: number,
 ): AsyncGenerator<LineChunk> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -29,12 +29,14 @@ export async function* splitLines(
   let pendingBytes = 0;
   let overlong = false;
   let n = 0;
+  const tooLong = (): LineProblem => ({ problem: `longer than ${maxBytes} bytes` });
   const finish = (last: Buffer): string | LineProblem => {
     n++;
-    if (overlong || pendingBytes + last.length > maxBytes)
-      return { problem: `longer than ${maxBytes} bytes` };
+    // Up to maxBytes + 1 is held: the extra byte may be the CR of a CRLF, which is not the line's.
+    if (overlong || pendingBytes + last.length > maxBytes + 1) return tooLong();
     let bytes = pending.length === 0 ? last : Buffer.concat([...pending, last]);
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    if (bytes.length > maxBytes) return tooLong();
     try {
       return decoder.decode(bytes);
     } catch {
@@ -54,7 +56,7 @@ export async function* splitLines(
       start = end + 1;
     }
     const rest = chunk.subarray(start);
-    if (overlong || pendingBytes + rest.length > maxBytes) {
+    if (overlong || pendingBytes + rest.length > maxBytes + 1) {
       overlong = true;
       pending = [];
     } else if (rest.length > 0) {

@@ -1,12 +1,13 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chainKeyFromEnv, chainOf, keyCheckOf, type Chain } from '../format/chain.js';
 import { errnoCode, InvalidArgumentError, LockedError } from '../format/errors.js';
 import { sanitizeIdPart } from '../format/ids.js';
-import { lockFileName } from '../format/paths.js';
+import { isStreamLockFileName, lockFileName, streamOfLockFileName } from '../format/paths.js';
 import { mkdirDurable } from '../storage/fsutil.js';
 import { acquireJobGate } from '../storage/job-gate.js';
-import { acquireLock, type HeldLock } from '../storage/lock.js';
+import { acquireLock, isOwnerAlive, readLockOwner, type HeldLock } from '../storage/lock.js';
 import { ensureManifest, type Manifest } from '../storage/manifest.js';
 import { assertStreamWhole } from '../storage/stream-records.js';
 
@@ -71,7 +72,11 @@ async function claimOnce(
   return { manifest, chain, ...claimed };
 }
 
-/** `main` unless a live process holds it; then `<host>-<pid>` (and `-2`, `-3`, ... within one process). */
+/**
+ * `main` unless a live process holds it; then the stream of a writer of this host that died holding it
+ * (a killed runner or ingest restarted: it goes on where it stopped, and the ids it wrote are recognised
+ * by a resend); then `<host>-<pid>` (and `-2`, `-3`, ... within one process).
+ */
 async function claimStream(
   jobDir: string,
   jobId: string,
@@ -90,8 +95,15 @@ async function claimStream(
         : err;
     }
   }
-  const own = `${sanitizeIdPart(os.hostname())}-${process.pid}`;
-  for (const candidate of ['main', own, ...Array.from({ length: 62 }, (_, i) => `${own}-${i + 2}`)]) {
+  const host = sanitizeIdPart(os.hostname());
+  const own = `${host}-${process.pid}`;
+  const orphans = await orphanedStreams(jobDir, host);
+  for (const candidate of [
+    'main',
+    ...orphans,
+    own,
+    ...Array.from({ length: 62 }, (_, i) => `${own}-${i + 2}`),
+  ]) {
     try {
       return await claim(candidate);
     } catch (err) {
@@ -99,6 +111,22 @@ async function claimStream(
     }
   }
   throw new LockedError(`no free stream for job ${jobId} in this process`);
+}
+
+/**
+ * Streams of this host (`<host>-…`) whose lock a process that is gone still holds, the most recently
+ * started first. Nothing is taken here: claiming one takes its stale lock over, as for any stream.
+ */
+async function orphanedStreams(jobDir: string, host: string): Promise<string[]> {
+  const found: { stream: string; started: string }[] = [];
+  for (const name of await fs.promises.readdir(jobDir)) {
+    if (!isStreamLockFileName(name) || !name.startsWith(`${host}-`)) continue;
+    const owner = await readLockOwner(path.join(jobDir, name)).catch(() => undefined);
+    if (owner !== undefined && owner.host === os.hostname() && !isOwnerAlive(owner)) {
+      found.push({ stream: streamOfLockFileName(name), started: owner.started });
+    }
+  }
+  return found.sort((a, b) => b.started.localeCompare(a.started)).map((f) => f.stream);
 }
 
 /**

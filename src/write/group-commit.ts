@@ -84,10 +84,9 @@ export class GroupCommitWriter implements BatchWriter {
       active.committed(buffer.length, formed);
       for (let i = 0; i < formed.length; i++) {
         const q = queued[i] as Queued;
-        const f = formed[i] as Formed;
-        q.waiter.written(q.index, f.receipt);
-        this.ctx.sinks.write(f.record, f.line);
+        q.waiter.written(q.index, (formed[i] as Formed).receipt);
       }
+      for (const f of formed) this.ctx.sinks.write(f.record, f.line);
       if (active.rotationDue()) await active.rotate(() => former.chain.seq + 1);
     }
   }

@@ -124,7 +124,19 @@ export function validateOptions(options: EventLogOptions): {
 
 /** The `onError` option, or one line on stderr. */
 export function reporterOf(options: EventLogOptions): Report {
-  return options.onError ?? ((error) => process.stderr.write(`mmm-events: ${error.message}\n`));
+  const onError = options.onError;
+  if (onError === undefined) return (error) => process.stderr.write(`mmm-events: ${error.message}\n`);
+  // The hook runs inside the writer's batch loop: one that throws must not stop appends from resolving.
+  return (error) => {
+    try {
+      onError(error);
+    } catch (err) {
+      process.emitWarning(
+        `onError threw while reporting "${error.message}": ${String(err)}`,
+        'MMM_EVENTS_ON_ERROR',
+      );
+    }
+  };
 }
 
 /** Readers skip lines longer than MAX_LINE_BYTES (counted as corrupt): a writer never writes one. */

@@ -84,15 +84,15 @@ class SinkRunner {
   private pump(): void {
     this.busy = true;
     for (let next = this.take(); next !== undefined; next = this.take()) {
-      let pending: void | Promise<void>;
+      let pending: unknown;
       try {
         pending = this.sink.write(next.record, next.line);
       } catch (err) {
         this.failed(err);
         continue;
       }
-      if (pending instanceof Promise) {
-        pending
+      if (isThenable(pending)) {
+        Promise.resolve(pending)
           .then(
             () => this.delivered(),
             (err: unknown) => this.failed(err),
@@ -167,6 +167,11 @@ class SinkRunner {
   snapshot(): SinkStats {
     return { ...this.stats, queued: this.queue.length - this.head };
   }
+}
+
+/** A promise, or anything with a then() (a sink may return another library's promise). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 /** Resolves true when `promise` settles by `deadline` (its rejection is thrown), false after it. */

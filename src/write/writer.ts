@@ -1,5 +1,5 @@
 import { nowMicros } from '../format/clock.js';
-import { LogClosedError, WriteError } from '../format/errors.js';
+import { InvalidArgumentError, LogClosedError, WriteError } from '../format/errors.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from '../format/schema/input.js';
 import type { HeldLock } from '../storage/lock.js';
 import { GroupWaiter, OneWaiter, type AppendOutcome, type BatchWriter } from './batch-writer.js';
@@ -102,6 +102,9 @@ export class EventLog {
    */
   appendMany(events: readonly EventInput[]): Promise<AppendOutcome[]> {
     if (this.closed) return Promise.reject(this.closedError());
+    if (!Array.isArray(events)) {
+      return Promise.reject(new InvalidArgumentError('appendMany takes an array of events'));
+    }
     const waiter = new GroupWaiter(events.length);
     for (let i = 0; i < events.length; i++) this.appendTo(events[i], waiter, i);
     return waiter.promise;

@@ -57,8 +57,10 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
       log,
       stdin,
       async (acks) => {
-        // A reader that went away (`| head`) ends the acknowledgements, not the ingest (EPIPE is absorbed).
+        // A reader that went away (`| head`) ends the acknowledgements, not the ingest (EPIPE is absorbed);
+        // acknowledgements that cannot be written (a full disk) stop it: nobody would learn what was written.
         if (!output.out(acks)) await drain(output.io.stdout);
+        if (output.failure !== undefined) throw output.failure;
       },
       { signal: stop.signal },
     );

@@ -40,3 +40,18 @@ export function visibleLines(text: string): string {
     .map((line) => visible(line))
     .join('\n');
 }
+
+/**
+ * A message of commander's, ending with a newline: made visible, newlines included (a refused argument
+ * may hold one), except the one commander puts before its suggestion, "(Did you mean …?)".
+ */
+export function visibleMessage(text: string): string {
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const end = body.length === text.length ? '' : '\n';
+  return (
+    body
+      .split(/\n(?=\(Did you mean [^\n]*\?\)$)/)
+      .map((part) => visible(part))
+      .join('\n') + end
+  );
+}

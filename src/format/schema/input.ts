@@ -111,30 +111,30 @@ export function validateEvent(input: unknown): ValidatedEvent {
 function parseData(type: string, data: unknown): unknown {
   if (isBuiltinEventType(type)) return parseWith<unknown>(type, 'data', dataSchemas[type], data);
   if (data === undefined) return {};
-  assertJson(type, 'data', data);
-  return data;
+  return copyJson(type, 'data', data);
 }
 
 function parseMeta(type: string, meta: unknown): Record<string, unknown> {
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
     throw new EventValidationError(type, 'meta', 'must be an object');
   }
-  assertJson(type, 'meta', meta);
-  return meta as Record<string, unknown>;
+  return copyJson(type, 'meta', meta) as Record<string, unknown>;
 }
 
-/** Plain JSON only (what survives a round trip through the log), naming the path of the first offender. */
-function assertJson(type: string, path: string, value: unknown, depth = 0): void {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+/**
+ * A copy of `value` once checked to be JSON: what is written is the event as it was when append() was
+ * called, whatever the caller does with its objects before the batch is formed (built-in types are
+ * copied by their schema). A `__proto__` key stays a key. Plain JSON only (what survives a round trip
+ * through the log), naming the path of the first offender.
+ */
+function copyJson(type: string, path: string, value: unknown, depth = 0): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (Number.isFinite(value)) return;
+    if (Number.isFinite(value)) return value;
     throw new EventValidationError(type, path, `${value} is not a JSON number`);
   }
   if (depth > 100) throw new EventValidationError(type, path, 'nested more than 100 levels deep');
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => assertJson(type, `${path}.${i}`, item, depth + 1));
-    return;
-  }
+  if (Array.isArray(value)) return value.map((item, i) => copyJson(type, `${path}.${i}`, item, depth + 1));
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) {
@@ -144,11 +144,21 @@ function assertJson(type: string, path: string, value: unknown, depth = 0): void
         `a ${value.constructor?.name ?? 'non-plain'} object is not JSON`,
       );
     }
+    const copy: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value)) {
       // An undefined property is simply left out, as JSON.stringify does.
-      if (child !== undefined) assertJson(type, `${path}.${key}`, child, depth + 1);
+      if (child === undefined) continue;
+      const checked = copyJson(type, `${path}.${key}`, child, depth + 1);
+      if (key === '__proto__')
+        Object.defineProperty(copy, key, {
+          value: checked,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else copy[key] = checked;
     }
-    return;
+    return copy;
   }
   throw new EventValidationError(type, path, `a ${typeof value} is not JSON`);
 }
