@@ -19,7 +19,10 @@ export interface IngestResult {
 export interface IngestOptions {
   /** Lines longer than this are refused without being held in memory. Default 1 MiB + 64 KiB. */
   maxLineBytes?: number;
-  /** Appends awaiting their acknowledgement before reading pauses. Default 2,500 (few enough to die young in the garbage collector's eyes, enough for batches of a megabyte). */
+  /**
+   * Lines read and not yet acknowledged, past which reading pauses. Default 2,500: few enough that
+   * their objects die young in the garbage collector, enough for a batch of a megabyte.
+   */
   maxInFlight?: number;
   /**
    * ... and bytes of input lines read and not yet acknowledged. Default 1 MiB: what a killed ingest may
@@ -156,10 +159,12 @@ function start(log: EventLog, chunk: LineChunk): Pending {
   let bytes = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string | LineProblem;
-    if (typeof line === 'string') bytes += line.length + 1;
     if (typeof line !== 'string') {
       acks[i] = errorAck(first + i, line.problem);
-    } else if (line.trim() === '') {
+      continue;
+    }
+    bytes += line.length + 1;
+    if (line.trim() === '') {
       acks[i] = `{"line":${first + i},"skipped":"blank line"}\n`;
       blank++;
     } else {
