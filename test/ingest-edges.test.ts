@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { EventLog, ingest, InvalidArgumentError, type EventsError, type EventSink } from '../src/index.js';
@@ -210,5 +211,44 @@ describe('the library at its edges', () => {
     const [line] = rawLines(segmentFiles(path.join(dir, 'j1'))[0] as string);
     const record = JSON.parse(line as string) as { data: unknown; meta: unknown };
     assert.deepEqual([record.data, record.meta], [{ v: 1, list: [1] }, { m: 1 }]);
+  });
+});
+
+describe('a dead writer’s stream', () => {
+  /** Leaves stream `<host>-999999` as a writer killed holding it would: its lock names a dead pid. */
+  async function orphan(dir: string): Promise<string> {
+    const stream = `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-999999`;
+    const log = await EventLog.open({ dir, jobId: 'j1', stream });
+    await log.append({ event_type: 'n', id: 'from-the-dead' });
+    await log.close();
+    const owner = { pid: 2 ** 22 + 12_345, host: os.hostname(), started: new Date().toISOString() };
+    fs.writeFileSync(path.join(dir, 'j1', `${stream}.lock`), JSON.stringify(owner) + '\n');
+    return stream;
+  }
+
+  it('is taken back by the next writer of its host when main is busy; a damaged one is passed over', async () => {
+    const dir = tempDir();
+    const stream = await orphan(dir);
+    const holder = await EventLog.open({ dir, jobId: 'j1' });
+    try {
+      const next = await EventLog.open({ dir, jobId: 'j1' });
+      assert.equal(next.stream, stream);
+      // The id it wrote before it died is known: a resend writes nothing.
+      const again = await next.append({ event_type: 'n', id: 'from-the-dead' });
+      assert.equal(again.seq, 1);
+      await next.close();
+      // Damaged: its only segment is gone. The next writer takes a stream of its own instead of failing.
+      await orphan(dir);
+      for (const f of fs.readdirSync(path.join(dir, 'j1'))) {
+        if (f.startsWith(`${stream}.`) || f.startsWith(`events-${stream}-`)) {
+          if (!f.endsWith('.lock')) fs.rmSync(path.join(dir, 'j1', f));
+        }
+      }
+      const fresh = await EventLog.open({ dir, jobId: 'j1' });
+      assert.equal(fresh.stream, `${stream.replace(/-999999$/, '')}-${process.pid}`);
+      await fresh.close();
+    } finally {
+      await holder.close();
+    }
   });
 });

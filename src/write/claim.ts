@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chainKeyFromEnv, chainOf, keyCheckOf, type Chain } from '../format/chain.js';
-import { errnoCode, InvalidArgumentError, LockedError } from '../format/errors.js';
+import { DataError, errnoCode, InvalidArgumentError, LockedError } from '../format/errors.js';
 import { sanitizeIdPart } from '../format/ids.js';
 import { isStreamLockFileName, lockFileName, streamOfLockFileName } from '../format/paths.js';
 import { mkdirDurable } from '../storage/fsutil.js';
@@ -62,14 +62,25 @@ async function claimOnce(
   }
   // Refuses a keyed log without its key (and the reverse) before any stream is claimed.
   const chain = chainOf(manifest, key);
-  const claimed = await claimStream(jobDir, jobId, options.stream);
+  const claimed = await claimStream(jobDir, jobId, options.stream, manifest);
+  return { manifest, chain, ...claimed };
+}
+
+/** The stream's lock, once the stream is known whole (assertStreamWhole); else the lock is let go. */
+async function claimWhole(
+  jobDir: string,
+  jobId: string,
+  stream: string,
+  manifest: Manifest,
+): Promise<HeldLock> {
+  const lock = await acquireLock(path.join(jobDir, lockFileName(stream)), `stream ${stream} of job ${jobId}`);
   try {
-    await assertStreamWhole(jobDir, manifest, claimed.stream);
+    await assertStreamWhole(jobDir, manifest, stream);
   } catch (err) {
-    await claimed.lock.release();
+    await lock.release();
     throw err;
   }
-  return { manifest, chain, ...claimed };
+  return lock;
 }
 
 /**
@@ -81,10 +92,11 @@ async function claimStream(
   jobDir: string,
   jobId: string,
   requested: string | undefined,
+  manifest: Manifest,
 ): Promise<{ stream: string; lock: HeldLock }> {
   const claim = async (stream: string) => ({
     stream,
-    lock: await acquireLock(path.join(jobDir, lockFileName(stream)), `stream ${stream} of job ${jobId}`),
+    lock: await claimWhole(jobDir, jobId, stream, manifest),
   });
   if (requested !== undefined) {
     try {
@@ -107,7 +119,9 @@ async function claimStream(
     try {
       return await claim(candidate);
     } catch (err) {
-      if (!(err instanceof LockedError)) throw err;
+      // A dead writer's stream that is damaged is for `events verify` to name; this writer moves on.
+      const damagedOrphan = err instanceof DataError && orphans.includes(candidate);
+      if (!(err instanceof LockedError) && !damagedOrphan) throw err;
     }
   }
   throw new LockedError(`no free stream for job ${jobId} in this process`);
