@@ -7,15 +7,13 @@ import { assertVerifies, queryRecords, ROOT, runCli, tempDir } from './helpers.j
 
 /** The job's records, as `events query -o jsonl` prints them. */
 
+/** `events emit --dir DIR --job j1 ARGS...` */
+const emit = (dir: string, args: string[]) => runCli(['emit', '--dir', dir, '--job', 'j1', ...args]);
+
 describe('events emit: one event from a shell script', () => {
   it('types name=value fields as documented, and exits 0 with the receipt once the event is in the log', async () => {
     const dir = tempDir();
-    const result = await runCli([
-      'emit',
-      '--dir',
-      dir,
-      '--job',
-      'j1',
+    const result = await emit(dir, [
       'deploy_note',
       'n=3',
       'neg=-2.5',
@@ -60,12 +58,7 @@ describe('events emit: one event from a shell script', () => {
 
   it('takes the envelope from flags and --data as the base of the fields', async () => {
     const dir = tempDir();
-    const result = await runCli([
-      'emit',
-      '--dir',
-      dir,
-      '--job',
-      'j1',
+    const result = await emit(dir, [
       'agent_started',
       '--agent',
       'agent-3',
@@ -101,7 +94,7 @@ describe('events emit: one event from a shell script', () => {
       [['note', '--id', 'x'.repeat(200)], /id: at most 128/],
     ];
     for (const [args, message] of cases) {
-      const result = await runCli(['emit', '--dir', dir, '--job', 'j1', ...args]);
+      const result = await emit(dir, [...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message, args.join(' '));
       assert.equal(result.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
@@ -130,10 +123,9 @@ describe('events emit: one event from a shell script', () => {
 
   it('--id makes a retry safe: the same id is written once and gets the same receipt', async () => {
     const dir = tempDir();
-    const emit = () =>
-      runCli(['emit', '--dir', dir, '--job', 'j1', 'note', 'n=1', '--id', 'retry-1', '--json']);
-    const first = await emit();
-    const second = await emit();
+    const retry = () => emit(dir, ['note', 'n=1', '--id', 'retry-1', '--json']);
+    const first = await retry();
+    const second = await retry();
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), JSON.parse(first.stdout));
@@ -145,8 +137,8 @@ describe('events emit: one event from a shell script', () => {
     const runner = await EventLog.open({ dir, jobId: 'j1' });
     try {
       assert.equal(runner.stream, 'main');
-      const first = await runCli(['emit', '--dir', dir, '--job', 'j1', 'note', 'n=1', '--json']);
-      const second = await runCli(['emit', '--dir', dir, '--job', 'j1', 'note', 'n=2', '--json']);
+      const first = await emit(dir, ['note', 'n=1', '--json']);
+      const second = await emit(dir, ['note', 'n=2', '--json']);
       assert.equal(first.code, 0, first.stderr);
       assert.deepEqual(
         [first, second]
@@ -159,25 +151,14 @@ describe('events emit: one event from a shell script', () => {
         'one stream for every emit, not one per process',
       );
       const started = Date.now();
-      const held = await runCli([
-        'emit',
-        '--dir',
-        dir,
-        '--job',
-        'j1',
-        '--stream',
-        'main',
-        '--wait',
-        '0.5',
-        'note',
-      ]);
+      const held = await emit(dir, ['--stream', 'main', '--wait', '0.5', 'note']);
       assert.equal(held.code, 6, held.stderr);
       assert.match(held.stderr, /stream main of job j1 is locked by pid \d+/);
       assert.ok(Date.now() - started >= 500, 'waited for the stream');
     } finally {
       await runner.close();
     }
-    const free = await runCli(['emit', '--dir', dir, '--job', 'j1', '--stream', 'main', 'note', '--json']);
+    const free = await emit(dir, ['--stream', 'main', 'note', '--json']);
     assert.equal(free.code, 0, free.stderr);
     assert.equal((JSON.parse(free.stdout) as { stream: string }).stream, 'main');
   });
@@ -185,9 +166,7 @@ describe('events emit: one event from a shell script', () => {
   it('emits run in parallel from one script land every event once, in a whole chain', async () => {
     const dir = tempDir();
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        runCli(['emit', '--dir', dir, '--job', 'j1', 'note', `i=${i}`, '--json']),
-      ),
+      Array.from({ length: 8 }, (_, i) => emit(dir, ['note', `i=${i}`, '--json'])),
     );
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const all = await queryRecords(dir, 'j1');
