@@ -19,7 +19,7 @@ export function configure(command: Command, output: Output): void {
     .addOption(dirOption())
     .option(
       '--stream <name>',
-      'the stream (default: main, or <host>-<pid> while a running writer holds main)',
+      'the stream (default: main; while a running writer holds main, the stream of a killed ingest of this host, else <host>-<pid>)',
     )
     .addOption(durabilityOption())
     .option(
@@ -30,7 +30,7 @@ export function configure(command: Command, output: Output): void {
     )
     .addHelpText(
       'after',
-      '\nReads events as JSON lines on stdin ({"event_type": ..., "data": ..., "agent_id": ...}, as append() takes them)\nand prints one acknowledgement per line, in order: {"line":n,"seq":s,"id":...} once durable, {"line":n,"error":...}\nfor a refused line (reading goes on). EOF or SIGTERM: what was read is written and acknowledged, then it exits.\nExit 0 when every line was written, 4 when some were refused, 5 when the disk failed.',
+      '\nReads events as JSON lines on stdin ({"event_type": ..., "data": ..., "agent_id": ...}, as append() takes them)\nand prints one acknowledgement per line, in order: {"line":n,"seq":s,"id":...,"stream":...} once durable, {"line":n,"error":...}\nfor a refused line (reading goes on). EOF or SIGTERM: what was read is written and acknowledged, then it exits.\nExit 0 when every line was written, 4 when some were refused, 5 when the disk failed.',
     )
     .action(async (flags: IngestFlags) => {
       await runIngest(flags, output);
