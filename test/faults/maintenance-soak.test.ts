@@ -90,6 +90,12 @@ describe('fault: maintenance soak', () => {
         ms: {} as Record<string, number[]>,
       };
       const failures: string[] = [];
+      // Maintenance begins once the writers have written: an events directory that is still empty
+      // holds no log, and every command says so with exit 3 (cli.md, Finding the log).
+      const started = Date.now();
+      while (acked.length === 0 && Date.now() - started < 30_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const deadline = Date.now() + SECONDS * 1000;
       while (Date.now() < deadline) {
         const args = commands[Math.floor(random() * commands.length)] as string[];
