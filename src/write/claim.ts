@@ -107,15 +107,16 @@ async function claimStream(
         : err;
     }
   }
+  try {
+    return await claim('main');
+  } catch (err) {
+    if (!(err instanceof LockedError)) throw err;
+  }
+  // Only once main is held: the common open pays for no listing and no lock reads.
   const host = sanitizeIdPart(os.hostname());
   const own = `${host}-${process.pid}`;
   const orphans = await orphanedStreams(jobDir, host);
-  for (const candidate of [
-    'main',
-    ...orphans,
-    own,
-    ...Array.from({ length: 62 }, (_, i) => `${own}-${i + 2}`),
-  ]) {
+  for (const candidate of [...orphans, own, ...Array.from({ length: 62 }, (_, i) => `${own}-${i + 2}`)]) {
     try {
       return await claim(candidate);
     } catch (err) {
@@ -136,7 +137,8 @@ async function orphanedStreams(jobDir: string, host: string): Promise<string[]> 
   for (const name of await fs.promises.readdir(jobDir)) {
     if (!isStreamLockFileName(name) || !name.startsWith(`${host}-`)) continue;
     const owner = await readLockOwner(path.join(jobDir, name)).catch(() => undefined);
-    if (owner !== undefined && owner.host === os.hostname() && !isOwnerAlive(owner)) {
+    // isOwnerAlive assumes a process of another host is alive: a dead owner is one of this host.
+    if (owner !== undefined && !isOwnerAlive(owner)) {
       found.push({ stream: streamOfLockFileName(name), started: owner.started });
     }
   }
