@@ -3,7 +3,7 @@ import type { ValidatedEvent } from '../format/schema/input.js';
 import { humanBytes } from '../format/truncate.js';
 import { exitFailure, type BatchContext, type BatchWriter, type Waiter } from './batch-writer.js';
 import { registerExitFlush, unregisterExitFlush } from './exit-hook.js';
-import type { Formed } from './former.js';
+import { linesBuffer, type Formed } from './former.js';
 
 /**
  * The `buffered` mode (format.md section 6): an event is formed at once (the receipt needs its seq)
@@ -35,7 +35,7 @@ export class BufferedWriter implements BatchWriter {
       return waiter.failed(index, err);
     }
     this.unwritten.push(formed);
-    this.unwrittenBytes += formed.line.length;
+    this.unwrittenBytes += formed.bytes;
     // While a rotation waits for the gate, it writes the rest itself once done.
     if (
       this.unwrittenBytes >= settings.batchBytes &&
@@ -132,7 +132,7 @@ export class BufferedWriter implements BatchWriter {
     for (let i = from; i < this.unwritten.length && (bytes === 0 || bytes < room); i++) {
       const formed = this.unwritten[i] as Formed;
       batch.push(formed);
-      bytes += formed.line.length;
+      bytes += formed.bytes;
     }
     return batch;
   }
@@ -140,7 +140,7 @@ export class BufferedWriter implements BatchWriter {
   /** Writes one batch; on failure reports (the first failure of a run) and schedules a retry. */
   private writeBatch(batch: Formed[]): boolean {
     const { active, settings } = this.ctx;
-    const buffer = Buffer.from(batch.map((f) => f.line).join(''));
+    const buffer = linesBuffer(batch);
     try {
       active.segment.appendSync(buffer);
     } catch (err) {
@@ -152,7 +152,7 @@ export class BufferedWriter implements BatchWriter {
       return false;
     }
     active.committed(buffer.length, batch);
-    this.unwrittenBytes -= batch.reduce((sum, formed) => sum + formed.line.length, 0);
+    this.unwrittenBytes -= buffer.length;
     this.lastWriteError = undefined;
     for (const formed of batch) this.ctx.sinks.write(formed.record, formed.line);
     return true;

@@ -87,3 +87,13 @@ export class EventFormer {
 export function receiptOf(record: EventRecord): Receipt {
   return { seq: record.seq, id: record.id, ts: record.ts, stream: record.stream };
 }
+
+/** The batch's lines in one buffer, encoded in place (no joined string in between). */
+export function linesBuffer(batch: readonly Formed[]): Buffer {
+  let bytes = 0;
+  for (const formed of batch) bytes += formed.bytes;
+  const buffer = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const formed of batch) at += buffer.write(formed.line, at, 'utf8');
+  return buffer;
+}

@@ -1,6 +1,6 @@
 import type { ValidatedEvent } from '../format/schema/input.js';
 import { exitFailure, type BatchContext, type BatchWriter, type Waiter } from './batch-writer.js';
-import type { Formed } from './former.js';
+import { linesBuffer, type Formed } from './former.js';
 
 interface Queued {
   event: ValidatedEvent;
@@ -125,14 +125,4 @@ export class GroupCommitWriter implements BatchWriter {
   private waiting(): number {
     return this.queue.length - this.head;
   }
-}
-
-/** The batch's lines in one buffer, encoded in place (no joined string in between). */
-function linesBuffer(batch: readonly Formed[]): Buffer {
-  let bytes = 0;
-  for (const formed of batch) bytes += formed.bytes;
-  const buffer = Buffer.allocUnsafe(bytes);
-  let at = 0;
-  for (const formed of batch) at += buffer.write(formed.line, at, 'utf8');
-  return buffer;
 }
