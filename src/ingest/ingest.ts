@@ -67,7 +67,7 @@ export function ingest(
 }
 
 /** The longest input line ingest reads: maxLineBytes' default and room for escapes. */
-export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024 + 64 * 1024;
+const DEFAULT_MAX_LINE_BYTES = 1024 * 1024 + 64 * 1024;
 
 async function ingestChunks(
   log: EventLog,
