@@ -4,7 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import { EventLog, lastOf, readEvents, readLastEvents, type EventFilter } from '../src/index.js';
+import {
+  EventLog,
+  lastOf,
+  readEvents,
+  readLastEvents,
+  type EventFilter,
+  type EventInput,
+} from '../src/index.js';
 import { checkChain, logIdOf, rawLines, runCli, segmentFiles, tempDir } from './helpers.js';
 
 const TYPES = ['agent_progress', 'agent_failed', 'deploy_step', 'queue_depth_changed'] as const;
@@ -133,6 +140,52 @@ describe('segment indexes', () => {
     const after = segmentFiles(jobDir);
     assert.equal(after.length, files.length + 1, 'the resumed job writes to a new segment');
     assert.equal(checkChain(after, logIdOf(jobDir), 'main').length, 62);
+  });
+
+  it('the index a writer seals from what it wrote is the one a scan of the segment builds, byte for byte', async () => {
+    const dir = tempDir();
+    const hmacKey = Buffer.from('a key of the writers, long enough');
+    const write = async (
+      jobId: string,
+      options: Partial<Parameters<typeof EventLog.open>[0]>,
+      from: number,
+    ) => {
+      // Blocks of the default size (what --rebuild builds), about three to a segment.
+      const log = await EventLog.open({ dir, jobId, rotateBytes: 150_000, ...options });
+      for (let at = from; at < from + 1500; at += 100) {
+        const events = Array.from({ length: 100 }, (_, k) => {
+          const i = at + k;
+          return {
+            event_type: i % 5 === 0 ? 'deploy_step' : 'agent_progress',
+            agent_id: i % 5 === 0 ? undefined : `agent-${i % 7}`,
+            data: { item_id: `item-${i}`, step: 'b\u00e9 "quoted"', progress_pct: i % 100 },
+          } as EventInput;
+        });
+        await log.appendMany(events);
+      }
+      await log.close();
+    };
+    await write('plain', { compress: false }, 0);
+    await write('gzip', {}, 0);
+    await write('buffered', { durability: 'buffered', compress: false }, 0);
+    await write('keyed', { hmacKey, compress: false }, 0);
+    // Reopened mid-segment: the writer did not see that segment whole, and seals it by reading it.
+    await write('keyed', { hmacKey, compress: false }, 1500);
+    const indexes = (job: string) =>
+      fs
+        .readdirSync(path.join(dir, job))
+        .filter((f) => f.endsWith('.idx'))
+        .sort()
+        .map((f) => [f, fs.readFileSync(path.join(dir, job, f), 'utf8')]);
+    const jobs = ['plain', 'gzip', 'buffered', 'keyed'];
+    const written = jobs.map(indexes);
+    for (const idx of written) assert.ok(idx.length >= 3, `${idx.length} segments rotated`);
+    const env = { EVENTS_HMAC_KEY: hmacKey.toString() };
+    const check = await runCli(['index', '--dir', dir, '--check'], { env });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    const rebuild = await runCli(['index', '--dir', dir, '--rebuild'], { env });
+    assert.equal(rebuild.code, 0, rebuild.stderr);
+    assert.deepEqual(jobs.map(indexes), written);
   });
 
   it('ignores an index that disagrees with its segment, with a warning; index --check finds it, --rebuild fixes it', async () => {

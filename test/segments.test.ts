@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import { EventLog, readEvents } from '../src/index.js';
+import { DataError, EventLog, readEvents } from '../src/index.js';
+import { compressOffThread, OFF_THREAD_BYTES } from '../src/storage/compress-off-thread.js';
 import {
   checkChain,
   logIdOf,
@@ -151,5 +152,40 @@ describe('rotation and compression', () => {
     await live.append(progressEvent(99));
     await live.close();
     assert.equal((await readAll(dir, 'mixed')).size, 61 + 40);
+  });
+
+  it('a segment of 8 MiB or more is compressed on a thread of its own, with the same checks and errors', async () => {
+    const dir = tempDir();
+    const log = await EventLog.open({ dir, jobId: 'big', rotateBytes: OFF_THREAD_BYTES + 4096 });
+    const total = Math.ceil((OFF_THREAD_BYTES + 8192) / 150);
+    for (let at = 0; at < total; at += 2000) {
+      const count = Math.min(2000, total - at);
+      const outcomes = await log.appendMany(Array.from({ length: count }, (_, k) => progressEvent(at + k)));
+      assert.ok(outcomes.every((o) => !(o instanceof Error)));
+    }
+    await log.close();
+    const jobDir = path.join(dir, 'big');
+    const files = segmentFiles(jobDir);
+    assert.ok((files[0] as string).endsWith('.jsonl.gz'), `${files.join()}: the first segment compressed`);
+    assert.ok(fs.statSync(files[0] as string).size < OFF_THREAD_BYTES / 3);
+    assert.equal((await readAll(dir, 'big')).size, total);
+    const check = await runCli(['index', '--dir', dir, '--check']);
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+
+    // A copy whose seal the bytes no longer match: the thread's DataError reaches the caller, the
+    // plain segment stays, and no temporary file is left.
+    const plain = path.join(dir, 'copy.jsonl');
+    fs.writeFileSync(plain, zlib.gunzipSync(fs.readFileSync(files[0] as string)));
+    fs.copyFileSync(path.join(jobDir, 'LOG.json'), path.join(dir, 'LOG.json'));
+    fs.copyFileSync((files[0] as string).replace(/\.jsonl\.gz$/, '.idx'), path.join(dir, 'copy.idx'));
+    const bytes = fs.readFileSync(plain);
+    bytes[100] = bytes[100] === 0x61 ? 0x62 : 0x61;
+    fs.writeFileSync(plain, bytes);
+    await assert.rejects(compressOffThread(plain), (err: Error) => {
+      assert.ok(err instanceof DataError, `${err.name}: ${err.message}`);
+      assert.match(err.message, /copy\.jsonl\.gz does not match its seal; the plain segment was kept/);
+      return true;
+    });
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['LOG.json', 'big', 'copy.idx', 'copy.jsonl']);
   });
 });

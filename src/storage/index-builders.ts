@@ -1,4 +1,3 @@
-import type { Chain } from '../format/chain.js';
 import { DEFAULT_BLOCK_BYTES, type BlockEntry, type SealEntry } from '../format/index-entries.js';
 import type { EventRecord } from '../format/schema/envelope.js';
 
@@ -21,10 +20,7 @@ export class BlockBuilder {
   ) {}
 
   /** Adds one line (its record and its length in bytes with `\n`); returns a block when one is full. */
-  add(
-    record: Pick<EventRecord, 'seq' | 'ts' | 'event_type' | 'agent_id'>,
-    bytes: number,
-  ): BlockEntry | undefined {
+  add(record: IndexedFields, bytes: number): BlockEntry | undefined {
     const start = this.gapStart ?? { offset: this.offset, line: this.line };
     this.gapStart = undefined;
     const block = (this.current ??= {
@@ -87,35 +83,40 @@ export class BlockBuilder {
   }
 }
 
-/** The counts of a seal entry, accumulated line by line. */
-export class SealBuilder {
-  constructor(private readonly chain: Chain | undefined) {}
+/** The fields of a record that an index entry is built from. */
+export type IndexedFields = Pick<EventRecord, 'seq' | 'ts' | 'event_type' | 'agent_id'>;
 
+/**
+ * The counts of a seal entry, accumulated line by line. The last line's hash is the caller's: a scan
+ * hashes the last line it read, a writer knows the `prev` its next line would carry.
+ */
+export class SealBuilder {
   private count = 0;
-  private first: EventRecord | undefined;
-  private last: EventRecord | undefined;
-  private lastHash = '';
+  private seq: [number, number] = [0, 0];
+  private ts: [string, string] = ['', ''];
   private readonly types: Record<string, number> = {};
   private readonly agents: Record<string, number> = {};
 
-  add(record: EventRecord, line: string): void {
-    this.count++;
-    this.first ??= record;
-    this.last = record;
-    if (this.chain !== undefined) this.lastHash = this.chain.hash(line);
+  add(record: IndexedFields): void {
+    if (this.count++ === 0) {
+      this.seq = [record.seq, record.seq];
+      this.ts = [record.ts, record.ts];
+    }
+    this.seq[1] = record.seq;
+    this.ts[1] = record.ts;
     this.types[record.event_type] = (this.types[record.event_type] ?? 0) + 1;
     if (record.agent_id !== undefined) this.agents[record.agent_id] = (this.agents[record.agent_id] ?? 0) + 1;
   }
 
-  entry(sha256: string, bytes: number): SealEntry {
+  entry(sha256: string, bytes: number, lastHash: string): SealEntry {
     return {
       seal: true,
       count: this.count,
-      seq: [this.first?.seq ?? 0, this.last?.seq ?? 0],
-      ts: [this.first?.ts ?? '', this.last?.ts ?? ''],
+      seq: this.seq,
+      ts: this.ts,
       bytes,
       sha256,
-      last_hash: this.lastHash,
+      last_hash: lastHash,
       types: this.types,
       agents: this.agents,
     };

@@ -58,7 +58,10 @@ export async function scanSegmentIndex(
   const cuts = new Set(options.cuts);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   const sha = crypto.createHash('sha256');
-  const seal = new SealBuilder(options.seal ? (options.chain ?? (await chainOfSegment(file))) : undefined);
+  const chain = options.seal ? (options.chain ?? (await chainOfSegment(file))) : undefined;
+  const seal = new SealBuilder();
+  // Only the last line's hash goes in the seal: the line is kept, and hashed once at the end.
+  let lastLine = '';
   const range = isCompressed(file) ? { file, from: 0 } : { file, from: from.offset };
   for await (const chunk of rangeChunks(range, stats)) {
     sha.update(chunk);
@@ -74,7 +77,8 @@ export async function scanSegmentIndex(
         builder.skip(nl + 1 - start);
         continue;
       }
-      seal.add(record, line);
+      seal.add(record);
+      lastLine = line;
       const block = builder.add(record, nl + 1 - start);
       if (block !== undefined) blocks.push(block);
       else if (cuts.has(builder.end)) blocks.push(builder.finish() as BlockEntry);
@@ -89,7 +93,10 @@ export async function scanSegmentIndex(
     tail.off[1] = builder.end;
   }
   const end = builder.end;
-  const sealEntry = options.seal && from.offset === 0 ? seal.entry(sha.digest('hex'), end) : undefined;
+  const sealEntry =
+    chain !== undefined && from.offset === 0
+      ? seal.entry(sha.digest('hex'), end, lastLine === '' ? '' : chain.hash(lastLine))
+      : undefined;
   return { blocks, seal: sealEntry, stats, end, lines: builder.nextLine };
 }
 

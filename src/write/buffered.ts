@@ -151,7 +151,7 @@ export class BufferedWriter implements BatchWriter {
       if (!this.closed) this.scheduleFlush(Math.min(5000, settings.flushMs * 10));
       return false;
     }
-    active.committed(buffer.length, batch);
+    active.committed(buffer, batch);
     this.unwrittenBytes -= buffer.length;
     this.lastWriteError = undefined;
     for (const formed of batch) this.ctx.sinks.write(formed.record, formed.line);

@@ -81,7 +81,7 @@ export class GroupCommitWriter implements BatchWriter {
         for (const q of queued) q.waiter.failed(q.index, err);
         continue;
       }
-      active.committed(buffer.length, formed);
+      active.committed(buffer, formed);
       for (let i = 0; i < formed.length; i++) {
         const q = queued[i] as Queued;
         q.waiter.written(q.index, (formed[i] as Formed).receipt);

@@ -1,4 +1,6 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type { Chain } from '../format/chain.js';
 import { openRegularSync } from '../storage/fsutil.js';
 import {
   appendIndexEntriesSync,
@@ -8,8 +10,21 @@ import {
   scanSegmentIndex,
   writeSegmentIndex,
   type BlockEntry,
+  type SegmentIndex,
 } from '../storage/segment-index.js';
-import type { EventRecord } from '../format/schema/envelope.js';
+import { SealBuilder } from '../storage/index-builders.js';
+import type { Formed } from './former.js';
+
+/**
+ * What a writer knows of a segment it has written from its first byte: every block, the seal's counts,
+ * the SHA-256 of the bytes and the last line. Sealing it then reads nothing back (format.md section 8).
+ */
+interface WholeSegment {
+  blocks: BlockEntry[];
+  seal: SealBuilder;
+  sha: crypto.Hash;
+  lastLine: string | undefined;
+}
 
 /**
  * The `.idx` of a writer's active segment, kept up to date as batches are written: a block entry is
@@ -20,12 +35,19 @@ import type { EventRecord } from '../format/schema/envelope.js';
 export class IndexAppender {
   private fd: number | undefined;
   private broken = false;
+  /** Undefined for a segment reopened with lines written before: its seal needs a scan. */
+  private whole: WholeSegment | undefined;
 
   private constructor(
     private readonly indexFile: string,
     private readonly builder: BlockBuilder,
     private readonly onError: (error: unknown) => void,
-  ) {}
+    fromStart: boolean,
+  ) {
+    this.whole = fromStart
+      ? { blocks: [], seal: new SealBuilder(), sha: crypto.createHash('sha256'), lastLine: undefined }
+      : undefined;
+  }
 
   /** For a new, empty segment. */
   static forNewSegment(
@@ -33,7 +55,7 @@ export class IndexAppender {
     blockBytes: number,
     onError: (error: unknown) => void,
   ): IndexAppender {
-    return new IndexAppender(indexFileOf(segmentFile), new BlockBuilder(0, 0, 0, blockBytes), onError);
+    return new IndexAppender(indexFileOf(segmentFile), new BlockBuilder(0, 0, 0, blockBytes), onError, true);
   }
 
   /**
@@ -66,26 +88,45 @@ export class IndexAppender {
       indexFileOf(segmentFile),
       new BlockBuilder(blocks.length, size, lines, blockBytes),
       onError,
+      size === 0,
     );
   }
 
-  /** Notes lines just written (each with its `\n`). */
-  add(lines: { record: EventRecord; bytes: number }[]): void {
-    if (this.broken) return;
+  /** Notes a batch just written: its lines (each with its `\n`) and the bytes they were written as. */
+  add(batch: readonly Formed[], written: Buffer): void {
     const full: BlockEntry[] = [];
-    for (const { record, bytes } of lines) {
+    for (const { record, bytes } of batch) {
       const block = this.builder.add(record, bytes);
       if (block !== undefined) full.push(block);
+      this.whole?.seal.add(record);
     }
-    if (full.length > 0) this.append(full);
+    if (this.whole !== undefined) {
+      this.whole.blocks.push(...full);
+      this.whole.sha.update(written);
+      this.whole.lastLine = batch.at(-1)?.line ?? this.whole.lastLine;
+    }
+    if (full.length > 0 && !this.broken) this.append(full);
   }
 
-  /** Writes the block in progress and closes the file (the segment is being sealed or closed). */
-  close(): void {
+  /**
+   * Writes the block in progress and closes the file (the segment is being sealed or closed). Returns
+   * the segment's sealed index when this appender saw it whole, else undefined (a scan must seal it).
+   */
+  close(chain: Chain): SegmentIndex | undefined {
     const last = this.builder.finish();
     if (last !== undefined && !this.broken) this.append([last]);
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+    const whole = this.whole;
+    this.whole = undefined;
+    if (whole === undefined) return undefined;
+    if (last !== undefined) whole.blocks.push(last);
+    // The line was written with its `\n`; its hash is of the line without it (format.md section 5).
+    const lastHash = whole.lastLine === undefined ? '' : chain.hash(whole.lastLine.slice(0, -1));
+    return {
+      blocks: whole.blocks,
+      seal: whole.seal.entry(whole.sha.digest('hex'), this.builder.end, lastHash),
+    };
   }
 
   private append(entries: BlockEntry[]): void {

@@ -3,12 +3,12 @@ import path from 'node:path';
 import type { Chain } from '../format/chain.js';
 import { errnoCode, EventsError, WriteError } from '../format/errors.js';
 import { segmentFileName } from '../format/paths.js';
-import { compressSegment } from '../storage/compress.js';
+import { compressOffThread } from '../storage/compress-off-thread.js';
 import { fsyncDirSync } from '../storage/fsutil.js';
 import { acquireJobGate } from '../storage/job-gate.js';
 import type { HeldLock } from '../storage/lock.js';
 import { SegmentFile } from '../storage/segment-file.js';
-import { sealSegment } from '../storage/segment-index.js';
+import { sealSegment, writeSegmentIndex, type SegmentIndex } from '../storage/segment-index.js';
 import { recordNewestSegmentSync, recordsSegmentSync } from '../storage/stream-records.js';
 import type { Formed } from './former.js';
 import { IndexAppender } from './index-appender.js';
@@ -39,10 +39,10 @@ export class ActiveSegment {
     return this.current;
   }
 
-  /** Notes a batch the segment now holds (its bytes and lines): the index learns of it. */
-  committed(bytes: number, batch: Formed[]): void {
-    this.current.commit(bytes);
-    this.index.add(batch);
+  /** Notes a batch the segment now holds (its lines, and the bytes written): the index learns of it. */
+  committed(written: Buffer, batch: Formed[]): void {
+    this.current.commit(written.length);
+    this.index.add(batch, written);
   }
 
   /**
@@ -82,11 +82,18 @@ export class ActiveSegment {
     }
   }
 
-  /** Seals a segment, then compresses it, in the background; close() waits for both. */
-  seal(file: string): Promise<void> {
-    const sealing = sealSegment(file, this.settings.indexBlockBytes, this.hasher)
+  /**
+   * Seals a segment, then compresses it, in the background; close() waits for both. `known` is its
+   * index as the writer built it while writing it whole (written as it is); without, the segment is read.
+   */
+  seal(file: string, known?: SegmentIndex): Promise<void> {
+    const sealed =
+      known === undefined
+        ? sealSegment(file, this.settings.indexBlockBytes, this.hasher)
+        : writeSegmentIndex(file, known);
+    const sealing = sealed
       .then(async () => {
-        if (this.compress) await compressSegment(file);
+        if (this.compress) await compressOffThread(file);
       })
       .catch((err: unknown) => this.report(asWriteError(err, `cannot seal or compress ${file}`)));
     this.sealing.add(sealing);
@@ -94,10 +101,14 @@ export class ActiveSegment {
     return sealing;
   }
 
-  /** Writes the index's last block and closes both files (what is written stays). */
-  close(): void {
-    this.index.close();
+  /**
+   * Writes the index's last block and closes both files (what is written stays). Returns the segment's
+   * sealed index if the writer saw it whole, for seal().
+   */
+  close(): SegmentIndex | undefined {
+    const known = this.index.close(this.hasher);
     this.current.close();
+    return known;
   }
 
   /** Resolves when every seal and compression begun has ended. */
@@ -129,14 +140,13 @@ export class ActiveSegment {
       this.report(asWriteError(err, `started ${next}, but`));
     }
     const sealed = this.current.file;
-    this.index.close();
-    this.current.close();
+    const known = this.close();
     this.current = opened;
     this.startedMs = undefined;
     this.index = IndexAppender.forNewSegment(next, this.settings.indexBlockBytes, (err) =>
       this.report(indexError(next, err)),
     );
-    void this.seal(sealed);
+    void this.seal(sealed, known);
   }
 }
 

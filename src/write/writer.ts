@@ -152,12 +152,12 @@ export class EventLog {
     if (this.closed) return;
     this.closed = true;
     const { failure, lost } = await this.batches.close();
-    this.active.close();
+    const known = this.active.close();
     // A job that ended has its last segment sealed: a later writer (a resumed job) starts a new one.
     // One a rotation has just begun is empty: there is nothing to seal, the one before it is sealed.
     const ended = this.former.lastEventType === 'job_completed' || this.former.lastEventType === 'job_failed';
     if (failure === undefined && lost === 0 && ended && this.active.segment.size > 0)
-      void this.active.seal(this.active.segment.file);
+      void this.active.seal(this.active.segment.file, known);
     // The sinks drain (bounded by sinkCloseMs) while the segment settles; the stream is released
     // without waiting for them.
     const sinksClosed = this.sinks.close();
