@@ -25,6 +25,7 @@ export {
   LockedError,
   WriteError,
   LogClosedError,
+  RemoteError,
   type ErrorKind,
 } from './format/errors.js';
 export { assertValidId, isValidId } from './format/ids.js';

@@ -45,6 +45,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/ingest.js'),
   },
   {
+    name: 'collect',
+    summary: 'append the events agents publish to NATS JetStream to the local log (runs until stopped)',
+    load: () => import('./commands/collect.js'),
+  },
+  {
     name: 'query',
     summary: 'print the events that match the filters, merged across streams and jobs in time order',
     load: () => import('./commands/query.js'),

@@ -71,3 +71,12 @@ export function errnoCode(err: unknown): string {
   }
   return 'EUNKNOWN';
 }
+
+/**
+ * NATS could not be reached, or JetStream refused or did not confirm a publish in time: nothing is
+ * known to be durable (the CLI exits 5, as for a disk). Retrying with the same event id is safe:
+ * JetStream and the collector de-duplicate it.
+ */
+export class RemoteError extends EventsError {
+  override readonly kind = 'io';
+}

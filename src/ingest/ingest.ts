@@ -1,6 +1,9 @@
 import { EventValidationError } from '../format/errors.js';
 import type { EventInput } from '../format/schema/input.js';
 import type { AppendOutcome, EventLog } from '../write/writer.js';
+
+/** What ingest writes to: a local EventLog, or a remote writer with the same appendMany() and close(). */
+export type IngestLog = Pick<EventLog, 'appendMany' | 'close'>;
 import { splitLines, untilAborted, type LineChunk, type LineProblem } from './lines.js';
 
 /** How `ingest` ends: counts, and the failure (a disk, a closed log) that stopped it early, if one did. */
@@ -57,7 +60,7 @@ interface Pending {
  * acknowledgement is awaited, so the log's group commit writes it in few batches.
  */
 export function ingest(
-  log: EventLog,
+  log: IngestLog,
   source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   acknowledge: (acks: string) => void | Promise<void>,
   options: IngestOptions = {},
@@ -70,7 +73,7 @@ export function ingest(
 const DEFAULT_MAX_LINE_BYTES = 1024 * 1024 + 64 * 1024;
 
 async function ingestChunks(
-  log: EventLog,
+  log: IngestLog,
   chunks: AsyncIterable<LineChunk>,
   acknowledge: (acks: string) => void | Promise<void>,
   options: IngestOptions,
@@ -150,7 +153,7 @@ class Signal {
 }
 
 /** Parses a chunk of lines and appends the events among them, all at once. */
-function start(log: EventLog, chunk: LineChunk): Pending {
+function start(log: IngestLog, chunk: LineChunk): Pending {
   const { first, lines } = chunk;
   const acks: (string | undefined)[] = new Array<string | undefined>(lines.length);
   const events: unknown[] = [];

@@ -110,7 +110,18 @@ export class EventLog {
     return waiter.promise;
   }
 
-  private appendTo(event: unknown, waiter: OneWaiter | GroupWaiter, index: number): void {
+  /**
+   * @internal `events collect`'s append (src/nats/collector.ts): an event a remote writer formed keeps
+   * the time it was given there (never earlier than the stream's last, format.md section 2).
+   */
+  appendAt(event: EventInput, tsUs: number): Promise<Receipt> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const waiter = new OneWaiter();
+    this.appendTo(event, waiter, 0, tsUs);
+    return waiter.promise;
+  }
+
+  private appendTo(event: unknown, waiter: OneWaiter | GroupWaiter, index: number, tsUs?: number): void {
     let valid: ValidatedEvent;
     try {
       valid = validateEvent(event);
@@ -128,9 +139,9 @@ export class EventLog {
       }
       this.ids.remember(valid.id, waiter instanceof OneWaiter ? waiter.promise : waiter.track(index));
     }
-    const tsUs = this.nextTimestamp();
+    const ts = this.nextTimestamp(tsUs);
     const correlationId = valid.correlation_id ?? currentCorrelation() ?? this.jobId;
-    this.batches.append(valid, tsUs, correlationId, waiter, index);
+    this.batches.append(valid, ts, correlationId, waiter, index);
   }
 
   private closedError(): LogClosedError {
@@ -193,9 +204,9 @@ export class EventLog {
     this.report(indexError(this.active.segment.file, err));
   }
 
-  private nextTimestamp(): number {
+  private nextTimestamp(given = nowMicros()): number {
     // Never backwards within a stream, even if the wall clock steps back.
-    this.lastTsUs = Math.max(nowMicros(), this.lastTsUs);
+    this.lastTsUs = Math.max(given, this.lastTsUs);
     return this.lastTsUs;
   }
 }

@@ -4,10 +4,11 @@ import type { EventInput } from '../../format/schema/input.js';
 import type { Receipt, Durability } from '../../write/writer.js';
 import { eventData } from '../field-assignments.js';
 import type { Output } from '../io.js';
+import { addNatsOptions, natsOf, type NatsFlags } from '../nats-options.js';
 import { choiceArg, dirOption, durabilityOption, numberArg, resolveDir } from '../options.js';
 import { SEVERITIES } from '../../format/schema/envelope.js';
 
-export interface EmitFlags {
+export interface EmitFlags extends NatsFlags {
   dir?: string;
   job: string;
   stream?: string;
@@ -42,10 +43,11 @@ export function configure(command: Command, output: Output): void {
       numberArg('--wait', 0, 3600),
       10,
     )
-    .option('--json', 'print the receipt (seq, id, ts, stream) as JSON')
+    .option('--json', 'print the receipt (seq, id, ts, stream) as JSON');
+  addNatsOptions(command)
     .addHelpText(
       'after',
-      '\nFields: n=3 is a number, ok=true a boolean, s=abc a string, x:=\'{"a":1}\' raw JSON, code==007 always a string.\nExits 0 once the event is durable (with --durability fsync, the default); 2 naming the field for an invalid event.',
+      '\nFields: n=3 is a number, ok=true a boolean, s=abc a string, x:=\'{"a":1}\' raw JSON, code==007 always a string.\nExits 0 once the event is durable (with --durability fsync, the default; with --nats, once JetStream acknowledged it,\nin the stream emit-<host> unless --stream names one); 2 naming the field for an invalid event; 5 when NATS or the disk failed.',
     )
     .action(async (type: string, fields: string[], flags: EmitFlags) => {
       const receipt = await runEmit(type, fields, flags, output);
@@ -53,7 +55,12 @@ export function configure(command: Command, output: Output): void {
     });
 }
 
-export function runEmit(type: string, fields: string[], flags: EmitFlags, output: Output): Promise<Receipt> {
+export async function runEmit(
+  type: string,
+  fields: string[],
+  flags: EmitFlags,
+  output: Output,
+): Promise<Receipt> {
   const event: Record<string, unknown> = { event_type: type };
   const data = eventData(flags.data, fields);
   if (data !== undefined) event.data = data;
@@ -61,6 +68,14 @@ export function runEmit(type: string, fields: string[], flags: EmitFlags, output
   if (flags.correlation !== undefined) event.correlation_id = flags.correlation;
   if (flags.severity !== undefined) event.severity = flags.severity;
   if (flags.id !== undefined) event.id = flags.id;
+  const nats = natsOf(flags);
+  if (nats !== undefined) {
+    const { emitRemote } = await import('../../nats/remote-emit.js');
+    return emitRemote(
+      { jobId: flags.job, stream: flags.stream, nats, subjectPrefix: flags.subjectPrefix },
+      event as unknown as EventInput,
+    );
+  }
   return emitEvent(
     {
       jobId: flags.job,

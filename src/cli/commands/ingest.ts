@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { DataError, InvalidArgumentError } from '../../format/errors.js';
-import { ingest, type IngestResult } from '../../ingest/ingest.js';
+import { ingest, type IngestLog, type IngestResult } from '../../ingest/ingest.js';
 import { EventLog, type Durability } from '../../write/writer.js';
 import { drain, type Output } from '../io.js';
+import { addNatsOptions, natsOf, type NatsFlags } from '../nats-options.js';
 import { dirOption, durabilityOption, numberArg, resolveDir } from '../options.js';
 
-export interface IngestFlags {
+export interface IngestFlags extends NatsFlags {
   dir?: string;
   job: string;
   stream?: string;
@@ -27,10 +28,11 @@ export function configure(command: Command, output: Output): void {
       'with --stream: how long to wait while another writer holds it',
       numberArg('--wait', 0, 3600),
       0,
-    )
+    );
+  addNatsOptions(command)
     .addHelpText(
       'after',
-      '\nReads events as JSON lines on stdin ({"event_type": ..., "data": ..., "agent_id": ...}, as append() takes them)\nand prints one acknowledgement per line, in order: {"line":n,"seq":s,"id":...,"stream":...} once durable, {"line":n,"error":...}\nfor a refused line (reading goes on). EOF or SIGTERM: what was read is written and acknowledged, then it exits.\nExit 0 when every line was written, 4 when some were refused, 5 when the disk failed.',
+      '\nReads events as JSON lines on stdin ({"event_type": ..., "data": ..., "agent_id": ...}, as append() takes them)\nand prints one acknowledgement per line, in order: {"line":n,"seq":s,"id":...,"stream":...} once durable, {"line":n,"error":...}\nfor a refused line (reading goes on). EOF or SIGTERM: what was read is written and acknowledged, then it exits.\nWith --nats, each line is acknowledged once JetStream has it (events collect writes it to the log).\nExit 0 when every line was written, 4 when some were refused, 5 when the disk or NATS failed.',
     )
     .action(async (flags: IngestFlags) => {
       await runIngest(flags, output);
@@ -41,13 +43,7 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
   const stdin = output.io.stdin;
   if (stdin === undefined)
     throw new InvalidArgumentError('events ingest reads standard input, and there is none');
-  const log = await EventLog.open({
-    jobId: flags.job,
-    dir: resolveDir(flags.dir, output.io.env),
-    stream: flags.stream,
-    durability: flags.durability,
-    streamWaitMs: flags.wait * 1000,
-  });
+  const log = await openLog(flags, output);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
@@ -75,4 +71,25 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
     throw new DataError(`${result.refused} of ${result.lines} lines refused; their acknowledgements say why`);
   }
   return result;
+}
+
+/** The local log, or with --nats a remote writer (the same appendMany() and close()). */
+async function openLog(flags: IngestFlags, output: Output): Promise<IngestLog> {
+  const nats = natsOf(flags);
+  if (nats !== undefined) {
+    const { RemoteEventLog } = await import('../../nats/remote-log.js');
+    return RemoteEventLog.open({
+      jobId: flags.job,
+      stream: flags.stream,
+      nats,
+      subjectPrefix: flags.subjectPrefix,
+    });
+  }
+  return EventLog.open({
+    jobId: flags.job,
+    dir: resolveDir(flags.dir, output.io.env),
+    stream: flags.stream,
+    durability: flags.durability,
+    streamWaitMs: flags.wait * 1000,
+  });
 }

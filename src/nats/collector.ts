@@ -1,0 +1,275 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import { parseMicros } from '../format/clock.js';
+import { DataError, RemoteError } from '../format/errors.js';
+import { validateEvent, type EventInput } from '../format/schema/input.js';
+import { EventLog } from '../write/writer.js';
+import { connectNats, messageOf, type NatsOptions } from './connection.js';
+import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, filterOf, parseSubject } from './subjects.js';
+import { defaultStreamSettings, ensureStream, type StreamSettings } from './stream-settings.js';
+import { decodeRemoteEvent, type RemoteEvent } from './wire.js';
+
+export interface CollectOptions {
+  /** The events directory the collected jobs are written to (as for EventLog.open). */
+  dir?: string;
+  nats: NatsOptions;
+  /** Only this job's subjects; default every job's. */
+  jobId?: string;
+  subjectPrefix?: string;
+  /** The JetStream stream; default MMM_EVENTS, created when missing (docs/deployment.md). */
+  natsStream?: string;
+  replicas?: number;
+  maxBytes?: number;
+  duplicateWindowMs?: number;
+  /** The durable consumer's name: a collector restarted with the same name resumes. Default `mmm-events-collector`. */
+  durable?: string;
+  /** How long a message delivered and not acknowledged waits before JetStream delivers it again. Default 30 s. */
+  ackWaitMs?: number;
+  /** Messages delivered and not acknowledged at most. Default 10,000. */
+  maxAckPending?: number;
+  /** Aborting stops taking messages; what was taken is written and acknowledged. */
+  signal?: AbortSignal;
+  /** What happens, for a command to print: a new stream, a refusal, a wait for a missing event. */
+  onNotice?: (notice: CollectNotice) => void;
+}
+
+export type CollectNotice =
+  | { kind: 'stream'; jobId: string; stream: string; from: number }
+  | { kind: 'refused'; subject: string; reason: string }
+  | { kind: 'waiting'; jobId: string; stream: string; seq: number; held: number };
+
+export interface CollectResult {
+  collected: number;
+  /** Messages whose event was already in the log (a redelivery, a retry): acknowledged, not written. */
+  duplicates: number;
+  /** Messages refused (not an event, or not the job or stream of their subject): not written. */
+  refused: number;
+  /** The failure that stopped the collector (a disk, the server), if one did. */
+  failure?: unknown;
+}
+
+/** One remote source stream, collected into the local stream of the same name. */
+interface Source {
+  log: EventLog;
+  /** The seq the next event written must have. */
+  next: number;
+  /** Events that arrived before one they follow, by seq (a redelivery order). */
+  held: Map<number, { message: JsMsg; event: RemoteEvent }>;
+  warned: number;
+}
+
+/**
+ * `events collect` (docs/deployment.md): reads the remote writers' events through a durable
+ * consumer and appends each to the local log, in each source stream's seq order, acknowledging a
+ * message to JetStream only once its event is durable here. A redelivered event (the collector was
+ * killed between its append and its acknowledgement) is recognised by its seq and not written again.
+ */
+export async function collect(options: CollectOptions): Promise<CollectResult> {
+  const prefix = assertValidPrefix(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
+  const defaults = defaultStreamSettings(prefix);
+  const settings: StreamSettings = {
+    name: options.natsStream ?? defaults.name,
+    prefix,
+    replicas: options.replicas ?? defaults.replicas,
+    maxBytes: options.maxBytes ?? defaults.maxBytes,
+    duplicateWindowMs: options.duplicateWindowMs ?? defaults.duplicateWindowMs,
+  };
+  const nc = await connectNats({ name: 'events collect', ...options.nats });
+  const collector = new Collector(options, prefix);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, settings);
+    const durable = await ensureConsumer(jsm, settings.name, options, filterOf(prefix, options.jobId));
+    const consumer = await jetstream(nc).consumers.get(settings.name, durable);
+    const messages = await consumer.consume({
+      max_messages: Math.min(1000, options.maxAckPending ?? 10_000),
+    });
+    await collector.run(messages);
+  } finally {
+    await collector.close();
+    await nc.drain().catch(() => nc.close());
+  }
+  return collector.result;
+}
+
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  options: CollectOptions,
+  filter: string,
+): Promise<string> {
+  const durable = options.durable ?? 'mmm-events-collector';
+  const existing = await jsm.consumers.info(stream, durable).catch(() => undefined);
+  let startSeq: number | undefined;
+  if (existing !== undefined) {
+    if (existing.config.filter_subject !== filter) {
+      throw new DataError(
+        `the consumer ${durable} collects ${existing.config.filter_subject ?? 'everything'}, not ${filter}`,
+        { hint: 'use --durable NAME for a collector of other jobs' },
+      );
+    }
+    if (existing.num_ack_pending === 0) return durable;
+    // A collector stopped with messages delivered and not acknowledged: JetStream would deliver them
+    // again only after ack_wait, behind newer ones. Starting the consumer again right after its ack
+    // floor delivers them now, in order (what was written meanwhile is recognised by its seq).
+    startSeq = existing.ack_floor.stream_seq + 1;
+    await jsm.consumers.delete(stream, durable);
+  }
+  try {
+    await jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      ...(startSeq === undefined
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
+      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      max_ack_pending: options.maxAckPending ?? 10_000,
+      filter_subject: filter,
+    });
+  } catch (err) {
+    throw new RemoteError(`cannot create the consumer ${durable}: ${messageOf(err)}`, { cause: err });
+  }
+  return durable;
+}
+
+class Collector {
+  readonly result: CollectResult = { collected: 0, duplicates: 0, refused: 0 };
+  private readonly sources = new Map<string, Promise<Source>>();
+  private readonly writing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly options: CollectOptions,
+    private readonly prefix: string,
+  ) {}
+
+  async run(messages: ConsumerMessages): Promise<void> {
+    const stop = () => messages.stop();
+    this.options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      if (this.options.signal?.aborted === true) return;
+      for await (const message of messages) {
+        await this.take(message);
+        if (this.result.failure !== undefined) break;
+      }
+    } finally {
+      this.options.signal?.removeEventListener('abort', stop);
+      await Promise.all(this.writing);
+    }
+    if (this.result.failure !== undefined) throw this.result.failure;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.writing);
+    const sources = await Promise.allSettled(this.sources.values());
+    for (const s of sources) if (s.status === 'fulfilled') await s.value.log.close().catch(() => undefined);
+  }
+
+  private async take(message: JsMsg): Promise<void> {
+    const where = parseSubject(this.prefix, message.subject);
+    const event = decodeRemoteEvent(message.string());
+    const problem =
+      where === undefined
+        ? 'not a subject of a job and stream'
+        : typeof event === 'string'
+          ? event
+          : event.job_id !== where.jobId || event.stream !== where.stream
+            ? `an event of ${event.job_id}/${event.stream} on the subject of ${where.jobId}/${where.stream}`
+            : invalidity(event);
+    if (problem !== undefined || where === undefined || typeof event === 'string') {
+      this.refuse(message, problem ?? 'refused');
+      return;
+    }
+    const source = await this.sourceOf(where.jobId, where.stream);
+    if (event.seq < source.next) {
+      message.ack();
+      this.result.duplicates++;
+      return;
+    }
+    if (event.seq > source.next) {
+      source.held.set(event.seq, { message, event });
+      this.noticeWait(where, source);
+      return;
+    }
+    this.write(source, message, event);
+    for (let held = source.held.get(source.next); held !== undefined; held = source.held.get(source.next)) {
+      source.held.delete(held.event.seq);
+      this.write(source, held.message, held.event);
+    }
+  }
+
+  /** Appends one event; the message is acknowledged once it is durable (a failure stops the collector). */
+  private write(source: Source, message: JsMsg, event: RemoteEvent): void {
+    source.next++;
+    const written = source.log.appendAt(inputOf(event), parseMicros(event.ts)).then(
+      () => {
+        message.ack();
+        this.result.collected++;
+      },
+      (err: unknown) => {
+        // Not acknowledged: JetStream delivers it again to the next collector.
+        this.result.failure ??= err;
+      },
+    );
+    this.writing.add(written);
+    void written.finally(() => this.writing.delete(written));
+  }
+
+  private sourceOf(jobId: string, stream: string): Promise<Source> {
+    const key = `${jobId}\n${stream}`;
+    let source = this.sources.get(key);
+    if (source === undefined) {
+      source = EventLog.open({ dir: this.options.dir, jobId, stream, durability: 'fsync' }).then((log) => {
+        this.options.onNotice?.({ kind: 'stream', jobId, stream, from: log.lastSeq + 1 });
+        return { log, next: log.lastSeq + 1, held: new Map(), warned: 0 };
+      });
+      this.sources.set(key, source);
+    }
+    return source;
+  }
+
+  private refuse(message: JsMsg, reason: string): void {
+    // Never delivered again: it cannot become valid.
+    message.term();
+    this.result.refused++;
+    this.options.onNotice?.({ kind: 'refused', subject: message.subject, reason });
+  }
+
+  private noticeWait(where: { jobId: string; stream: string }, source: Source): void {
+    // Once per thousand held, so that a long wait is visible without a line per message.
+    if (source.held.size < source.warned + 1000 && source.warned !== 0) return;
+    source.warned = source.held.size;
+    this.options.onNotice?.({ kind: 'waiting', ...where, seq: source.next, held: source.held.size });
+  }
+}
+
+/** append()'s input of a remote event (the writer's own fields are the collector's writer's). */
+function inputOf(event: RemoteEvent): EventInput {
+  const input: Record<string, unknown> = {
+    event_type: event.event_type,
+    data: event.data,
+    severity: event.severity,
+    id: event.id,
+    correlation_id: event.correlation_id,
+  };
+  if (event.agent_id !== undefined) input.agent_id = event.agent_id;
+  if (event.meta !== undefined) input.meta = event.meta;
+  return input as unknown as EventInput;
+}
+
+/** Why append() would refuse the event, or undefined: checked before it takes a seq. */
+function invalidity(event: RemoteEvent): string | undefined {
+  try {
+    validateEvent(inputOf(event));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { LockedError, readEvents, RemoteError, type EventRecord } from '../src/index.js';
+import { RemoteEventLog } from '../src/nats/index.js';
+import { assertVerifies, LiveCli, progressEvent, queryRecords, runCli, tempDir } from './helpers.js';
+import { NatsServer } from './nats-server.js';
+
+/** Resolves once `job` holds `count` events in `dir` (polling the log as `events query` reads it). */
+async function collected(
+  dir: string,
+  job: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<EventRecord[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const records: EventRecord[] = [];
+    try {
+      for await (const { record } of readEvents({ dir, jobs: [job] })) records.push(record);
+    } catch {
+      // the job is not there yet
+    }
+    if (records.length >= count || Date.now() > deadline) return records;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function startCollector(
+  server: NatsServer,
+  dir: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): LiveCli {
+  return new LiveCli(['collect', '--nats', server.url, '--dir', dir, ...extra], { env });
+}
+
+describe('events through NATS JetStream', () => {
+  it('ingest --nats and emit --nats acknowledge once JetStream has the event; collect writes each once, with its receipt', async () => {
+    const server = await NatsServer.start();
+    const dir = tempDir();
+    const collector = startCollector(server, dir);
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify(progressEvent(i)));
+    lines.splice(150, 0, '{"event_type":"agent_progress","data":{}}');
+    const ingest = await runCli(['ingest', '--nats', server.url, '--job', 'far.job'], {
+      input: lines.join('\n') + '\n',
+    });
+    assert.equal(ingest.code, 4, ingest.stderr);
+    const acks = ingest.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(acks.length, 301);
+    assert.match(String(acks[150]?.error), /agent_id/);
+    const receipts = acks.filter((a) => a.seq !== undefined);
+    assert.deepEqual(
+      receipts.map((a) => a.seq),
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
+
+    const emits = [];
+    for (const n of [1, 2]) {
+      const emit = await runCli([
+        'emit',
+        '--nats',
+        server.url,
+        '--job',
+        'far.job',
+        'deploy_step',
+        `n=${n}`,
+        '--json',
+      ]);
+      assert.equal(emit.code, 0, emit.stderr);
+      emits.push(JSON.parse(emit.stdout) as { seq: number; id: string; ts: string; stream: string });
+    }
+    assert.match(emits[0]?.stream ?? '', /^emit-/);
+    assert.deepEqual(
+      emits.map((e) => e.seq),
+      [1, 2],
+      'emits of one host continue one stream',
+    );
+
+    const records = await collected(dir, 'far.job', 302);
+    assert.equal(records.length, 302);
+    const byId = new Map(records.map((r) => [r.id, r]));
+    for (const receipt of [...receipts, ...emits] as {
+      seq: number;
+      id: string;
+      stream: string;
+      ts?: string;
+    }[]) {
+      const record = byId.get(receipt.id);
+      assert.ok(record !== undefined, `${receipt.id} collected`);
+      assert.equal(record.seq, receipt.seq);
+      assert.equal(record.stream, receipt.stream);
+      if (receipt.ts !== undefined) assert.equal(record.ts, receipt.ts);
+    }
+    assert.deepEqual(
+      records.filter((r) => r.event_type === 'deploy_step').map((r) => r.data),
+      [{ n: 1 }, { n: 2 }],
+    );
+    collector.kill('SIGTERM');
+    const exit = await collector.exited;
+    assert.equal(exit.code, 0, collector.stderr);
+    assert.match(collector.stderr, /collected 302 events \(0 already in the log\)/);
+    await assertVerifies(dir);
+  });
+
+  it('a collector SIGKILLed mid-stream and restarted writes every acknowledged event exactly once, in order', async () => {
+    const server = await NatsServer.start();
+    const dir = tempDir();
+    const log = await RemoteEventLog.open({ jobId: 'k', nats: { servers: server.url } });
+    const publishing = log.appendMany(
+      Array.from({ length: 6000 }, (_, i) => progressEvent(i, `agent-${i % 3}`)),
+    );
+    for (let round = 0; round < 4; round++) {
+      const collector = startCollector(server, dir);
+      await new Promise((resolve) => setTimeout(resolve, 400 + round * 150));
+      collector.kill('SIGKILL');
+      await collector.exited;
+    }
+    const outcomes = await publishing;
+    await log.close();
+    assert.ok(outcomes.every((o) => !(o instanceof Error)));
+    const last = startCollector(server, dir);
+    const records = await collected(dir, 'k', 6000);
+    last.kill('SIGTERM');
+    await last.exited;
+    assert.deepEqual(
+      records.map((r) => r.seq),
+      Array.from({ length: 6000 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      records.map((r) => r.id),
+      outcomes.map((o) => (o as { id: string }).id),
+    );
+    await assertVerifies(dir);
+  });
+
+  it('refuses and counts a message that is not an event of its subject, and writes nothing of it', async () => {
+    const server = await NatsServer.start();
+    const dir = tempDir();
+    const collector = startCollector(server, dir);
+    await collected(dir, 'none', 0, 500);
+    const good = await RemoteEventLog.open({ jobId: 'a', stream: 's', nats: { servers: server.url } });
+    await good.append({ event_type: 'deploy_step', data: { ok: true } });
+    await good.close();
+    const nc = await connect({ servers: server.url });
+    const js = jetstream(nc);
+    const forged = {
+      seq: 2,
+      ts: '2026-11-24T00:00:00.000000Z',
+      id: 'x1',
+      job_id: 'b',
+      stream: 's',
+      event_type: 'deploy_step',
+      severity: 'info',
+      correlation_id: 'b',
+      data: {},
+    };
+    await js.publish('mmm.events.a.s', JSON.stringify(forged));
+    await js.publish('mmm.events.a.s', 'not json \u001b[31m');
+    await js.publish('mmm.events.a.t.u', JSON.stringify({ ...forged, job_id: 'a' }));
+    await nc.close();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    collector.kill('SIGTERM');
+    const exit = await collector.exited;
+    assert.equal(exit.code, 4, collector.stderr);
+    assert.match(
+      collector.stderr,
+      /refused a message on mmm\.events\.a\.s: an event of b\/s on the subject of a\/s/,
+    );
+    assert.match(collector.stderr, /refused a message on mmm\.events\.a\.s: not JSON/);
+    assert.match(collector.stderr, /collected 1 events \(0 already in the log, 3 refused\)/);
+    assert.ok(!collector.stderr.includes('\u001b'), 'no raw escape reaches the terminal');
+    const records = await queryRecords(dir, 'a');
+    assert.deepEqual(
+      records.map((r) => r.data),
+      [{ ok: true }],
+    );
+    assert.equal((await runCli(['jobs', '--dir', dir])).stdout.includes(' b '), false);
+  });
+
+  it('refuses a JetStream stream whose settings would lose events', async () => {
+    const server = await NatsServer.start();
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'MMM_EVENTS', subjects: ['mmm.events.>'], storage: StorageType.Memory });
+    await nc.close();
+    const run = await runCli(['collect', '--nats', server.url, '--dir', tempDir()]);
+    assert.equal(run.code, 4);
+    assert.match(
+      run.stderr,
+      /JetStream stream MMM_EVENTS would lose events: memory storage loses every event/,
+    );
+  });
+
+  it('with a user and password from the environment; a wrong one exits 5 without printing it', async () => {
+    const server = await NatsServer.start('authorization { user: agent, password: "s3cret-pw" }\n');
+    const dir = tempDir();
+    const wrong = await runCli(
+      ['emit', '--nats', server.url, '--nats-user', 'agent', '--job', 'j', 'deploy_step'],
+      {
+        env: { NATS_PASSWORD: 'wrong-pw' },
+      },
+    );
+    assert.equal(wrong.code, 5);
+    assert.match(wrong.stderr, /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*auth/i);
+    assert.doesNotMatch(wrong.stderr + wrong.stdout, /wrong-pw|s3cret/);
+    const env = { NATS_PASSWORD: 's3cret-pw' };
+    const collector = startCollector(server, dir, ['--nats-user', 'agent'], env);
+    const emit = await runCli(
+      ['emit', '--nats', server.url, '--nats-user', 'agent', '--job', 'j', 'deploy_step'],
+      {
+        env,
+      },
+    );
+    assert.equal(emit.code, 0, emit.stderr);
+    assert.equal((await collected(dir, 'j', 1)).length, 1);
+    collector.kill('SIGTERM');
+    await collector.exited;
+    assert.doesNotMatch(collector.stderr, /s3cret/);
+  });
+
+  it('a named stream continues where it stopped; a second writer on it is refused at its first publish', async () => {
+    const server = await NatsServer.start();
+    const nats = { servers: server.url };
+    const first = await RemoteEventLog.open({ jobId: 'n', stream: 'runner', nats });
+    assert.equal((await first.append({ event_type: 'deploy_step' })).seq, 1);
+    const second = await RemoteEventLog.open({ jobId: 'n', stream: 'runner', nats });
+    assert.equal((await first.append({ event_type: 'deploy_step' })).seq, 2);
+    await assert.rejects(second.append({ event_type: 'deploy_step' }), LockedError);
+    await first.close();
+    await second.close();
+    const again = await RemoteEventLog.open({ jobId: 'n', stream: 'runner', nats });
+    assert.equal((await again.append({ event_type: 'deploy_step' })).seq, 3);
+    await again.close();
+  });
+
+  it('appends across a server restart are retried, never dropped; the collector reconnects', async () => {
+    const server = await NatsServer.start();
+    const dir = tempDir();
+    const collector = startCollector(server, dir);
+    const log = await RemoteEventLog.open({ jobId: 'r', nats: { servers: server.url }, retryForMs: 30_000 });
+    const receipts: Promise<unknown>[] = [];
+    for (let i = 0; i < 3000; i++) {
+      receipts.push(log.append(progressEvent(i)));
+      if (i === 1000) void server.restart();
+      if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const settled = await Promise.allSettled(receipts);
+    const failed = settled.filter((s) => s.status === 'rejected');
+    for (const f of failed) assert.ok((f as PromiseRejectedResult).reason instanceof RemoteError);
+    const acked = settled.filter((s) => s.status === 'fulfilled').length;
+    await log.close();
+    const records = await collected(dir, 'r', acked);
+    assert.ok(records.length >= acked, `${records.length} collected of ${acked} acknowledged`);
+    assert.deepEqual(
+      records.map((r) => r.seq),
+      Array.from({ length: records.length }, (_, i) => i + 1),
+    );
+    collector.kill('SIGTERM');
+    await collector.exited;
+    await assertVerifies(dir);
+  });
+});
