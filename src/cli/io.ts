@@ -57,14 +57,17 @@ export class Output {
   }
 }
 
-/** Writes and resolves once the data is handed over, so a process can exit without cutting output. */
+/**
+ * Resolves once what was written to `stream` is handed over (or has failed), so a process can exit
+ * without cutting output. Not by waiting for 'drain': it comes only after a write that returned false,
+ * so writes queued behind a full pipe otherwise finish with no event, and the wait, with nothing left
+ * to keep the process alive, ended it with exit 13. The callback of an empty write runs once every
+ * write before it is done or failed (or the stream destroyed), whichever comes.
+ */
 export function drain(stream: Writable): Promise<void> {
   return new Promise((resolve) => {
-    if (stream.writableLength === 0 || stream.destroyed) return resolve();
-    const done = () => {
-      stream.off('drain', done).off('error', done).off('close', done);
-      resolve();
-    };
-    stream.on('drain', done).on('error', done).on('close', done);
+    // Ended: nothing more may be written, and what is queued is still written before the process exits.
+    if (stream.writableLength === 0 || stream.destroyed || stream.writableEnded) return resolve();
+    stream.write('', () => resolve());
   });
 }
