@@ -7,7 +7,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { drain } from '../src/cli/io.js';
 import { EventLog, readEvents } from '../src/index.js';
 import { prune } from '../src/maintenance/prune.js';
 import { BIN, logIdOf, progressEvent, runCli, segmentFiles, tempDir } from './helpers.js';
@@ -359,6 +361,17 @@ describe('query --cursor-file under overlap', () => {
       `exit codes ${codes.join(',')}`,
     );
     assertOnce(printed, acked);
+  });
+
+  it('waiting for output a full pipe still holds settles when it is written (exit 13 before)', async () => {
+    // A pipe that takes each write a moment later. A write under the high-water mark returns true, so
+    // no 'drain' follows: drain() waited for one, and once the write was done nothing kept the process
+    // alive; `events query --cursor-file` exited 13 instead of 0.
+    const stdout = new Writable({ write: (_chunk, _encoding, done) => setImmediate(done) });
+    assert.equal(stdout.write('{"id":"last"}\n'), true);
+    assert.ok(stdout.writableLength > 0);
+    await drain(stdout);
+    assert.equal(stdout.writableLength, 0);
   });
 });
 
