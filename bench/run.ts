@@ -1,4 +1,5 @@
 import { benchIngest } from './ingest.js';
+import { benchNats } from './nats.js';
 import { benchQuery } from './query.js';
 import { benchTail } from './tail.js';
 import { benchSegments } from './segments.js';
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   segments: benchSegments,
   stats: benchStats,
   ingest: benchIngest,
+  nats: benchNats,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { LockedError, readEvents, RemoteError, type EventRecord } from '../src/index.js';
 import { RemoteEventLog } from '../src/nats/index.js';
-import { assertVerifies, LiveCli, progressEvent, queryRecords, runCli, tempDir } from './helpers.js';
+import {
+  assertVerifies,
+  fillUp,
+  LiveCli,
+  progressEvent,
+  queryRecords,
+  runCli,
+  tempDir,
+  withTinyFilesystem,
+} from './helpers.js';
 import { NatsServer } from './nats-server.js';
 
 /** Resolves once `job` holds `count` events in `dir` (polling the log as `events query` reads it). */
@@ -180,7 +191,11 @@ describe('events through NATS JetStream', () => {
       records.map((r) => r.data),
       [{ ok: true }],
     );
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('b')), [], 'no job b was created');
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.startsWith('b')),
+      [],
+      'no job b was created',
+    );
   });
 
   it('refuses a JetStream stream whose settings would lose events', async () => {
@@ -265,4 +280,117 @@ describe('events through NATS JetStream', () => {
     await collector.exited;
     await assertVerifies(dir);
   });
+
+  it("the collector's disk full: it stops without acknowledging; restarted with room, it writes everything once", async () => {
+    const server = await NatsServer.start();
+    await withTinyFilesystem('2m', async (dir) => {
+      const nats = { servers: server.url };
+      const log = await RemoteEventLog.open({ jobId: 'full', nats });
+      const first = await log.appendMany(Array.from({ length: 100 }, (_, i) => progressEvent(i)));
+      const collector = startCollector(server, dir);
+      assert.equal((await collected(dir, 'full', 100)).length, 100);
+      const filler = fillUp(dir);
+      const rest = await log.appendMany(Array.from({ length: 400 }, (_, i) => progressEvent(100 + i)));
+      await log.close();
+      const exit = await collector.exited;
+      assert.equal(exit.code, 5, collector.stderr);
+      assert.match(collector.stderr, /ENOSPC/);
+      fs.rmSync(filler);
+      const again = startCollector(server, dir);
+      const records = await collected(dir, 'full', 500);
+      again.kill('SIGTERM');
+      assert.equal((await again.exited).code, 0, again.stderr);
+      assert.deepEqual(
+        records.map((r) => r.id),
+        [...first, ...rest].map((o) => (o as { id: string }).id),
+      );
+      await assertVerifies(dir);
+    });
+  });
+
+  it("over TLS with the servers' CA; without it the connection is refused, exit 5", async () => {
+    const certs = makeCertificates();
+    const server = await NatsServer.start(
+      `tls { cert_file: "${certs.cert}", key_file: "${certs.key}", timeout: 5 }\n`,
+    );
+    const url = `tls://127.0.0.1:${server.port}`;
+    const untrusted = await runCli(['emit', '--nats', url, '--job', 't', 'deploy_step']);
+    assert.equal(untrusted.code, 5, untrusted.stderr);
+    assert.match(untrusted.stderr, /cannot connect to NATS at tls:\/\/127\.0\.0\.1/);
+    const dir = tempDir();
+    const collector = startCollector(server, dir, ['--nats-ca', certs.ca]);
+    const emit = await runCli([
+      'emit',
+      '--nats',
+      url,
+      '--nats-ca',
+      certs.ca,
+      '--job',
+      't',
+      'deploy_step',
+      'n=1',
+    ]);
+    assert.equal(emit.code, 0, emit.stderr);
+    assert.deepEqual(
+      (await collected(dir, 't', 1)).map((r) => r.data),
+      [{ n: 1 }],
+    );
+    collector.kill('SIGTERM');
+    await collector.exited;
+  });
 });
+
+/** A CA and a server certificate for 127.0.0.1 it signed, made with openssl in a temp dir. */
+function makeCertificates(): { ca: string; cert: string; key: string } {
+  const dir = tempDir('mmm-nats-tls-');
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=test CA',
+    '-keyout',
+    file('ca-key.pem'),
+    '-out',
+    file('ca.pem'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    file('key.pem'),
+    '-out',
+    file('req.pem'),
+  );
+  // nats.js checks a certificate reached by an IP address against the name localhost (it sends no
+  // server name for an IP): the certificate names both.
+  fs.writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('req.pem'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca-key.pem'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    file('ext.cnf'),
+    '-out',
+    file('cert.pem'),
+  );
+  return { ca: file('ca.pem'), cert: file('cert.pem'), key: file('key.pem') };
+}

@@ -10,6 +10,7 @@ import {
   LockedError,
   LogClosedError,
   withCorrelation,
+  WriteError,
   type Durability,
 } from '../src/index.js';
 import {
@@ -335,6 +336,30 @@ describe('writer: recovery and failures', () => {
       }
       await log.close().catch(() => undefined);
     });
+  });
+
+  it('stopAfterWriteFailure: once a write failed, nothing later is written, though it would fit', async () => {
+    const run = async (stop: boolean) => {
+      let seen: unknown[] = [];
+      await withTinyFilesystem('256k', async (dir) => {
+        // One event per batch; a disk with 8 KiB left: the big event does not fit, the small ones would.
+        const log = await EventLog.open({
+          dir,
+          jobId: 'ordered',
+          stopAfterWriteFailure: stop,
+          batchBytes: 1,
+        });
+        await log.append(progressEvent(0));
+        fs.truncateSync(fillUp(dir), fs.statSync(path.join(dir, 'filler')).size - 8192);
+        const big = { event_type: 'deploy_step', data: { blob: 'x'.repeat(32_768) } } as const;
+        const outcomes = await log.appendMany([big, progressEvent(1), progressEvent(2)]);
+        await log.close().catch(() => undefined);
+        seen = outcomes.map((o) => (o instanceof WriteError ? o.code : o.seq));
+      });
+      return seen;
+    };
+    assert.deepEqual(await run(false), ['ENOSPC', 2, 3], 'without the option, later events take the seqs');
+    assert.deepEqual(await run(true), ['ENOSPC', 'ENOSPC', 'ENOSPC']);
   });
 
   it('buffered mode reports a failing disk through onError and rejects once its buffer is full', async () => {

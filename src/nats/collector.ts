@@ -209,7 +209,14 @@ class Collector {
   private write(source: Source, message: JsMsg, event: RemoteEvent): void {
     source.next++;
     const written = source.log.appendAt(inputOf(event), parseMicros(event.ts)).then(
-      () => {
+      (receipt) => {
+        if (receipt.seq !== event.seq) {
+          // The local stream was written by someone else too: the source's seqs no longer hold.
+          this.result.failure ??= new DataError(
+            `${event.job_id}/${event.stream}: event ${event.seq} of the source was written as ${receipt.seq}`,
+            { hint: 'the local stream of a collected source must be written by the collector alone' },
+          );
+        }
         message.ack();
         this.result.collected++;
       },
@@ -226,7 +233,9 @@ class Collector {
     const key = `${jobId}\n${stream}`;
     let source = this.sources.get(key);
     if (source === undefined) {
-      source = EventLog.open({ dir: this.options.dir, jobId, stream, durability: 'fsync' }).then((log) => {
+      // Nothing may be written after an event that was not: the stream's order is the source's.
+      const opened = EventLog.open({ dir: this.options.dir, jobId, stream, stopAfterWriteFailure: true });
+      source = opened.then((log) => {
         this.options.onNotice?.({ kind: 'stream', jobId, stream, from: log.lastSeq + 1 });
         return { log, next: log.lastSeq + 1, held: new Map(), warned: 0 };
       });

@@ -1,3 +1,4 @@
+import { errnoCode, WriteError } from '../format/errors.js';
 import type { ValidatedEvent } from '../format/schema/input.js';
 import { exitFailure, type BatchContext, type BatchWriter, type Waiter } from './batch-writer.js';
 import { linesBuffer, type Formed } from './former.js';
@@ -19,6 +20,8 @@ export class GroupCommitWriter implements BatchWriter {
   private queue: Queued[] = [];
   private head = 0;
   private draining: Promise<void> | undefined;
+  /** Set once a write failed with stopAfterWriteFailure: why every append is now refused. */
+  private stoppedBy: WriteError | undefined;
 
   constructor(
     private readonly ctx: BatchContext,
@@ -27,6 +30,7 @@ export class GroupCommitWriter implements BatchWriter {
   ) {}
 
   append(event: ValidatedEvent, tsUs: number, correlationId: string, waiter: Waiter, index: number): void {
+    if (this.stoppedBy !== undefined) return waiter.failed(index, this.stoppedBy);
     this.queue.push({ event, tsUs, correlationId, waiter, index });
     this.startDraining();
   }
@@ -79,6 +83,7 @@ export class GroupCommitWriter implements BatchWriter {
         // Not written: the next batch takes these seqs (format.md section 6).
         former.chain = before;
         for (const q of queued) q.waiter.failed(q.index, err);
+        if (this.ctx.settings.stopAfterWriteFailure) this.stop(err);
         continue;
       }
       active.committed(buffer, formed);
@@ -120,6 +125,20 @@ export class GroupCommitWriter implements BatchWriter {
       this.head = 0;
     }
     return { queued, formed };
+  }
+
+  /** stopAfterWriteFailure: what waits is refused, and so is every later append. */
+  private stop(err: unknown): void {
+    this.stoppedBy = new WriteError(
+      `not written: an earlier write of this log failed (${err instanceof Error ? err.message : String(err)}); reopen it to go on`,
+      errnoCode(err),
+      { cause: err },
+    );
+    for (let q = this.queue[this.head]; q !== undefined; q = this.queue[++this.head]) {
+      q.waiter.failed(q.index, this.stoppedBy);
+    }
+    this.queue = [];
+    this.head = 0;
   }
 
   private waiting(): number {

@@ -55,6 +55,13 @@ export interface EventLogOptions {
   sinkQueue?: number;
   /** How long close() waits for the sinks to drain, in all. Default 5,000 ms. */
   sinkCloseMs?: number;
+  /**
+   * `fsync` and `write` modes: after a write fails, every append waiting and every later one rejects
+   * too (reopen the log to go on), so that no event is ever written after one that was not. Default
+   * false: the failed batch is rejected and later appends are tried. For producers whose order
+   * matters, such as `events collect`.
+   */
+  stopAfterWriteFailure?: boolean;
   /** Failures nobody awaits: buffered writes, the echo output. Default: one line on stderr. */
   onError?: (error: EventsError) => void;
 }
@@ -67,7 +74,7 @@ export interface Receipt {
   stream: string;
 }
 
-/** The sizes and times a writer works with, checked once at open. */
+/** The sizes, times and failure rule a writer works with, checked once at open. */
 export type Settings = Required<
   Pick<
     EventLogOptions,
@@ -78,6 +85,7 @@ export type Settings = Required<
     | 'rotateBytes'
     | 'rotateAgeMs'
     | 'indexBlockBytes'
+    | 'stopAfterWriteFailure'
   >
 >;
 
@@ -110,6 +118,7 @@ export function validateOptions(options: EventLogOptions): {
     rotateBytes: positive('rotateBytes', options.rotateBytes ?? 100 * MIB),
     rotateAgeMs: positive('rotateAgeMs', options.rotateAgeMs ?? 24 * 3600 * 1000),
     indexBlockBytes: positive('indexBlockBytes', options.indexBlockBytes ?? DEFAULT_BLOCK_BYTES),
+    stopAfterWriteFailure: options.stopAfterWriteFailure === true,
   };
   if (options.streamWaitMs !== undefined && !(options.streamWaitMs >= 0))
     throw new InvalidArgumentError('streamWaitMs must be a number of milliseconds, 0 or more');
