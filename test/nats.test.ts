@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { LockedError, readEvents, RemoteError, type EventRecord } from '../src/index.js';
+import { readEvents, RemoteError, type EventRecord } from '../src/index.js';
 import { RemoteEventLog } from '../src/nats/index.js';
 import {
   assertVerifies,
@@ -66,6 +66,7 @@ describe('events through NATS JetStream', () => {
     assert.equal(acks.length, 301);
     assert.match(String(acks[150]?.error), /agent_id/);
     const receipts = acks.filter((a) => a.seq !== undefined);
+    // seq in a remote receipt is JetStream's: increasing, as the events were stored.
     assert.deepEqual(
       receipts.map((a) => a.seq),
       Array.from({ length: 300 }, (_, i) => i + 1),
@@ -87,11 +88,7 @@ describe('events through NATS JetStream', () => {
       emits.push(JSON.parse(emit.stdout) as { seq: number; id: string; ts: string; stream: string });
     }
     assert.match(emits[0]?.stream ?? '', /^emit-/);
-    assert.deepEqual(
-      emits.map((e) => e.seq),
-      [1, 2],
-      'emits of one host continue one stream',
-    );
+    assert.equal(emits[1]?.stream, emits[0]?.stream, 'emits of one host go to one stream');
 
     const records = await collected(dir, 'far.job', 302);
     assert.equal(records.length, 302);
@@ -104,13 +101,20 @@ describe('events through NATS JetStream', () => {
     }[]) {
       const record = byId.get(receipt.id);
       assert.ok(record !== undefined, `${receipt.id} collected`);
-      assert.equal(record.seq, receipt.seq);
       assert.equal(record.stream, receipt.stream);
       if (receipt.ts !== undefined) assert.equal(record.ts, receipt.ts);
     }
     assert.deepEqual(
-      records.filter((r) => r.event_type === 'deploy_step').map((r) => r.data),
-      [{ n: 1 }, { n: 2 }],
+      records.filter((r) => r.event_type === 'deploy_step').map((r) => [r.seq, r.data]),
+      [
+        [1, { n: 1 }],
+        [2, { n: 2 }],
+      ],
+    );
+    // The ingested lines in their order, seq from 1 in their stream.
+    assert.deepEqual(
+      records.filter((r) => r.event_type === 'agent_progress').map((r) => [r.seq, r.id]),
+      receipts.map((a, i) => [i + 1, a.id]),
     );
     collector.kill('SIGTERM');
     const exit = await collector.exited;
@@ -239,19 +243,43 @@ describe('events through NATS JetStream', () => {
     assert.doesNotMatch(collector.stderr, /s3cret/);
   });
 
-  it('a named stream continues where it stopped; a second writer on it is refused at its first publish', async () => {
+  it('writers may share a named stream; an id sent again is stored and written once', async () => {
     const server = await NatsServer.start();
+    const dir = tempDir();
     const nats = { servers: server.url };
     const first = await RemoteEventLog.open({ jobId: 'n', stream: 'runner', nats });
-    assert.equal((await first.append({ event_type: 'deploy_step' })).seq, 1);
     const second = await RemoteEventLog.open({ jobId: 'n', stream: 'runner', nats });
-    assert.equal((await first.append({ event_type: 'deploy_step' })).seq, 2);
-    await assert.rejects(second.append({ event_type: 'deploy_step' }), LockedError);
+    const a = await first.append({ event_type: 'deploy_step', id: 'step-1', data: { by: 'first' } });
+    const b = await second.append({ event_type: 'deploy_step', data: { by: 'second' } });
+    const again = await second.append({ event_type: 'deploy_step', id: 'step-1', data: { by: 'first' } });
+    assert.equal(again.seq, a.seq, 'the repeat is acknowledged as the event JetStream already has');
     await first.close();
     await second.close();
-    const again = await RemoteEventLog.open({ jobId: 'n', stream: 'runner', nats });
-    assert.equal((await again.append({ event_type: 'deploy_step' })).seq, 3);
-    await again.close();
+    const emit = [
+      'emit',
+      '--nats',
+      server.url,
+      '--job',
+      'n',
+      '--stream',
+      'runner',
+      'deploy_step',
+      '--id',
+      'step-1',
+    ];
+    assert.equal((await runCli(emit)).code, 0);
+    const collector = startCollector(server, dir);
+    const records = await collected(dir, 'n', 2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    collector.kill('SIGTERM');
+    await collector.exited;
+    assert.deepEqual(
+      records.map((r) => [r.seq, r.stream, r.id, r.data]),
+      [
+        [1, 'runner', 'step-1', { by: 'first' }],
+        [2, 'runner', b.id, { by: 'second' }],
+      ],
+    );
   });
 
   it('appends across a server restart are retried, never dropped; the collector reconnects', async () => {

@@ -354,7 +354,7 @@ describe('writer: recovery and failures', () => {
         const big = { event_type: 'deploy_step', data: { blob: 'x'.repeat(32_768) } } as const;
         const outcomes = await log.appendMany([big, progressEvent(1), progressEvent(2)]);
         await log.close().catch(() => undefined);
-        seen = outcomes.map((o) => (o instanceof WriteError ? o.code : o.seq));
+        seen = outcomes.map((o) => (o instanceof Error ? (o as WriteError).code : o.seq));
       });
       return seen;
     };

@@ -10,6 +10,7 @@ import {
 import { nanos } from '@nats-io/nats-core';
 import { parseMicros } from '../format/clock.js';
 import { DataError, RemoteError } from '../format/errors.js';
+import { TAIL_WINDOW } from '../write/recover-tail.js';
 import { validateEvent, type EventInput } from '../format/schema/input.js';
 import { EventLog } from '../write/writer.js';
 import { connectNats, messageOf, type NatsOptions } from './connection.js';
@@ -37,14 +38,13 @@ export interface CollectOptions {
   maxAckPending?: number;
   /** Aborting stops taking messages; what was taken is written and acknowledged. */
   signal?: AbortSignal;
-  /** What happens, for a command to print: a new stream, a refusal, a wait for a missing event. */
+  /** What happens, for a command to print: a stream collected, a message refused. */
   onNotice?: (notice: CollectNotice) => void;
 }
 
 export type CollectNotice =
   | { kind: 'stream'; jobId: string; stream: string; from: number }
-  | { kind: 'refused'; subject: string; reason: string }
-  | { kind: 'waiting'; jobId: string; stream: string; seq: number; held: number };
+  | { kind: 'refused'; subject: string; reason: string };
 
 export interface CollectResult {
   collected: number;
@@ -56,21 +56,11 @@ export interface CollectResult {
   failure?: unknown;
 }
 
-/** One remote source stream, collected into the local stream of the same name. */
-interface Source {
-  log: EventLog;
-  /** The seq the next event written must have. */
-  next: number;
-  /** Events that arrived before one they follow, by seq (a redelivery order). */
-  held: Map<number, { message: JsMsg; event: RemoteEvent }>;
-  warned: number;
-}
-
 /**
  * `events collect` (docs/deployment.md): reads the remote writers' events through a durable
- * consumer and appends each to the local log, in each source stream's seq order, acknowledging a
- * message to JetStream only once its event is durable here. A redelivered event (the collector was
- * killed between its append and its acknowledgement) is recognised by its seq and not written again.
+ * consumer and appends each to the local stream of its subject, in the order JetStream stored them,
+ * acknowledging a message only once its event is durable here. A redelivered event (the collector was
+ * killed between its append and its acknowledgement) is recognised by its id and not written again.
  */
 export async function collect(options: CollectOptions): Promise<CollectResult> {
   const prefix = assertValidPrefix(options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX);
@@ -140,10 +130,18 @@ async function ensureConsumer(
   return durable;
 }
 
+/**
+ * Appends in flight (delivered, not yet acknowledged) at most: after a crash, every one of them may be
+ * delivered again, and each is recognised by its id only while it lies in the tail of its stream that
+ * a writer reads at open (TAIL_WINDOW, 4 MiB); half of it leaves room for the lines around them.
+ */
+const MAX_IN_FLIGHT_BYTES = TAIL_WINDOW / 2;
+
 class Collector {
   readonly result: CollectResult = { collected: 0, duplicates: 0, refused: 0 };
-  private readonly sources = new Map<string, Promise<Source>>();
+  private readonly sources = new Map<string, Promise<EventLog>>();
   private readonly writing = new Set<Promise<void>>();
+  private inFlightBytes = 0;
 
   constructor(
     private readonly options: CollectOptions,
@@ -157,6 +155,9 @@ class Collector {
       if (this.options.signal?.aborted === true) return;
       for await (const message of messages) {
         await this.take(message);
+        while (this.inFlightBytes > MAX_IN_FLIGHT_BYTES && this.result.failure === undefined) {
+          await Promise.race(this.writing);
+        }
         if (this.result.failure !== undefined) break;
       }
     } finally {
@@ -168,8 +169,8 @@ class Collector {
 
   async close(): Promise<void> {
     await Promise.all(this.writing);
-    const sources = await Promise.allSettled(this.sources.values());
-    for (const s of sources) if (s.status === 'fulfilled') await s.value.log.close().catch(() => undefined);
+    const logs = await Promise.allSettled(this.sources.values());
+    for (const log of logs) if (log.status === 'fulfilled') await log.value.close().catch(() => undefined);
   }
 
   private async take(message: JsMsg): Promise<void> {
@@ -187,61 +188,49 @@ class Collector {
       this.refuse(message, problem ?? 'refused');
       return;
     }
-    const source = await this.sourceOf(where.jobId, where.stream);
-    if (event.seq < source.next) {
-      message.ack();
-      this.result.duplicates++;
-      return;
-    }
-    if (event.seq > source.next) {
-      source.held.set(event.seq, { message, event });
-      this.noticeWait(where, source);
-      return;
-    }
-    this.write(source, message, event);
-    for (let held = source.held.get(source.next); held !== undefined; held = source.held.get(source.next)) {
-      source.held.delete(held.event.seq);
-      this.write(source, held.message, held.event);
-    }
+    this.write(await this.logOf(where.jobId, where.stream), message, event);
   }
 
-  /** Appends one event; the message is acknowledged once it is durable (a failure stops the collector). */
-  private write(source: Source, message: JsMsg, event: RemoteEvent): void {
-    source.next++;
-    const written = source.log.appendAt(inputOf(event), parseMicros(event.ts)).then(
-      (receipt) => {
-        if (receipt.seq !== event.seq) {
-          // The local stream was written by someone else too: the source's seqs no longer hold.
-          this.result.failure ??= new DataError(
-            `${event.job_id}/${event.stream}: event ${event.seq} of the source was written as ${receipt.seq}`,
-            { hint: 'the local stream of a collected source must be written by the collector alone' },
-          );
-        }
+  /**
+   * Appends one event, in delivery order (JetStream's order of the subject), and acknowledges the
+   * message once it is durable; an id already in the log (a redelivery) is acknowledged, not written.
+   * A failure stops the collector: the message is not acknowledged, JetStream keeps it.
+   */
+  private write(log: EventLog, message: JsMsg, event: RemoteEvent): void {
+    const bytes = message.data.length;
+    this.inFlightBytes += bytes;
+    const written = log.appendAt(inputOf(event), parseMicros(event.ts)).then(
+      ({ duplicate }) => {
         message.ack();
-        this.result.collected++;
+        if (duplicate) this.result.duplicates++;
+        else this.result.collected++;
       },
       (err: unknown) => {
-        // Not acknowledged: JetStream delivers it again to the next collector.
         this.result.failure ??= err;
       },
     );
     this.writing.add(written);
-    void written.finally(() => this.writing.delete(written));
+    void written.finally(() => {
+      this.writing.delete(written);
+      this.inFlightBytes -= bytes;
+    });
   }
 
-  private sourceOf(jobId: string, stream: string): Promise<Source> {
+  /** The local stream of a remote one, opened once (its tail's ids are remembered at open). */
+  private logOf(jobId: string, stream: string): Promise<EventLog> {
     const key = `${jobId}\n${stream}`;
-    let source = this.sources.get(key);
-    if (source === undefined) {
-      // Nothing may be written after an event that was not: the stream's order is the source's.
-      const opened = EventLog.open({ dir: this.options.dir, jobId, stream, stopAfterWriteFailure: true });
-      source = opened.then((log) => {
-        this.options.onNotice?.({ kind: 'stream', jobId, stream, from: log.lastSeq + 1 });
-        return { log, next: log.lastSeq + 1, held: new Map(), warned: 0 };
-      });
-      this.sources.set(key, source);
+    let log = this.sources.get(key);
+    if (log === undefined) {
+      // Nothing may be written after an event that was not: the stream's order is JetStream's.
+      log = EventLog.open({ dir: this.options.dir, jobId, stream, stopAfterWriteFailure: true }).then(
+        (opened) => {
+          this.options.onNotice?.({ kind: 'stream', jobId, stream, from: opened.lastSeq + 1 });
+          return opened;
+        },
+      );
+      this.sources.set(key, log);
     }
-    return source;
+    return log;
   }
 
   private refuse(message: JsMsg, reason: string): void {
@@ -249,13 +238,6 @@ class Collector {
     message.term();
     this.result.refused++;
     this.options.onNotice?.({ kind: 'refused', subject: message.subject, reason });
-  }
-
-  private noticeWait(where: { jobId: string; stream: string }, source: Source): void {
-    // Once per thousand held, so that a long wait is visible without a line per message.
-    if (source.held.size < source.warned + 1000 && source.warned !== 0) return;
-    source.warned = source.held.size;
-    this.options.onNotice?.({ kind: 'waiting', ...where, seq: source.next, held: source.held.size });
   }
 }
 

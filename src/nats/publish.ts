@@ -1,11 +1,10 @@
 import {
-  JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type PubAck,
 } from '@nats-io/jetstream';
-import { LockedError, RemoteError } from '../format/errors.js';
+import { RemoteError } from '../format/errors.js';
 import { messageOf } from './connection.js';
 
 /**
@@ -19,25 +18,13 @@ export async function publishWithRetry(
   subject: string,
   body: string,
   id: string,
-  options: { publishTimeoutMs: number; retryForMs: number; expectLastSubjectSeq?: number },
+  options: { publishTimeoutMs: number; retryForMs: number },
 ): Promise<PubAck> {
   const deadline = Date.now() + options.retryForMs;
-  const expect =
-    options.expectLastSubjectSeq === undefined
-      ? {}
-      : { expect: { lastSubjectSequence: options.expectLastSubjectSeq } };
   for (let attempt = 0; ; attempt++) {
     try {
-      return await js.publish(subject, body, { msgID: id, timeout: options.publishTimeoutMs, ...expect });
+      return await js.publish(subject, body, { msgID: id, timeout: options.publishTimeoutMs });
     } catch (err) {
-      if (isWrongLastSequence(err)) {
-        // A retry of our own first publish that landed (a duplicate would have been acknowledged)
-        // cannot be told from another writer's: either way someone else holds the stream now.
-        throw new LockedError(`another writer published on ${subject} since this one opened it`, {
-          cause: err,
-          hint: 'give each writer its own stream (the default), or retry',
-        });
-      }
       if (!isRetryable(err) || Date.now() >= deadline) throw publishError(subject, err);
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
     }
@@ -54,10 +41,6 @@ export async function streamOfSubject(jsm: JetStreamManager, subject: string): P
       hint: 'start `events collect --nats URL` once: it creates the stream',
     });
   }
-}
-
-function isWrongLastSequence(err: unknown): boolean {
-  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
 }
 
 /** An API error (the stream refused the message: too big, full, no stream) will not change by retrying. */

@@ -1,28 +1,27 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { formatMicros, nowMicros } from '../format/clock.js';
-import { InvalidArgumentError, LogClosedError, RemoteError } from '../format/errors.js';
+import { InvalidArgumentError, LogClosedError } from '../format/errors.js';
 import { assertValidId, sanitizeIdPart } from '../format/ids.js';
-import type { EventRecord } from '../format/schema/envelope.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from '../format/schema/input.js';
 import { uuidv7 } from '../format/uuid7.js';
 import type { AppendOutcome } from '../write/batch-writer.js';
 import { currentCorrelation } from '../write/correlation.js';
 import type { Receipt } from '../write/options.js';
-import { connectNats, messageOf, type NatsOptions } from './connection.js';
+import { connectNats, type NatsOptions } from './connection.js';
 import { publishWithRetry, streamOfSubject } from './publish.js';
 import { defaultStreamSettings, ensureStream } from './stream-settings.js';
 import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, subjectOf } from './subjects.js';
-import { encodeRemoteEvent, decodeRemoteEvent } from './wire.js';
+import { encodeRemoteEvent, type RemoteEvent } from './wire.js';
 
 export interface RemoteLogOptions {
   jobId: string;
   /**
-   * The stream this writer's events are collected into. Default: one of its own,
-   * `<host>-<pid>-<random>`. A named stream continues where its last published event left it; one
-   * writer at a time (a second one is refused at its first publish).
+   * The local stream the events are collected into. Default: one of this writer's own,
+   * `<host>-<pid>-<random>`. Several writers may share a named stream: the collector writes their
+   * events in the order JetStream stored them.
    */
   stream?: string;
   nats: NatsOptions;
@@ -36,18 +35,15 @@ export interface RemoteLogOptions {
 
 /**
  * A writer on an agent's machine (docs/deployment.md): the same append(), appendMany(), close() and
- * receipts as EventLog, publishing each event to JetStream, where `events collect` appends it to the
- * log. An append resolves once JetStream has acknowledged the event and every earlier one of this
- * stream; the receipt's seq is the event's seq in the collected stream.
+ * receipt shape as EventLog, publishing each event to JetStream, from where `events collect` appends
+ * it to the log. An append resolves once JetStream has acknowledged the event (stored it). The
+ * receipt's id, ts and stream are the event's in the log; its `seq` is the event's sequence number in
+ * the JetStream stream (the collector gives it its seq in the log, in the order JetStream stored it).
  */
 export class RemoteEventLog {
-  private seq: number;
   private lastTsUs = 0;
   private closed = false;
-  /** The outcome of the latest publish: each append resolves after the one before it. */
-  private last: Promise<unknown> = Promise.resolve();
-  /** The first publish claims the stream (JetStream checks nobody published since open). */
-  private claim: Promise<unknown> | undefined;
+  private readonly pending = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -55,14 +51,8 @@ export class RemoteEventLog {
     readonly jobId: string,
     readonly stream: string,
     private readonly subject: string,
-    start: { seq: number; subjectSeq: number },
     private readonly settings: { publishTimeoutMs: number; retryForMs: number },
-  ) {
-    this.seq = start.seq;
-    this.claimFrom = start.subjectSeq;
-  }
-
-  private readonly claimFrom: number;
+  ) {}
 
   static async open(options: RemoteLogOptions): Promise<RemoteEventLog> {
     const jobId = assertValidId('job id', options.jobId);
@@ -75,17 +65,12 @@ export class RemoteEventLog {
     };
     const nc = await connectNats({ name: `events ${jobId}/${stream}`, ...options.nats });
     try {
-      const start = await lastPublished(nc, subject, prefix);
-      return new RemoteEventLog(nc, jetstream(nc), jobId, stream, subject, start, settings);
+      await ensureStreamFor(nc, subject, prefix);
+      return new RemoteEventLog(nc, jetstream(nc), jobId, stream, subject, settings);
     } catch (err) {
       await nc.close();
       throw err;
     }
-  }
-
-  /** The seq of the last event given a place in this stream (0 before the first). */
-  get lastSeq(): number {
-    return this.seq;
   }
 
   append<T extends string>(event: EventInput<T>): Promise<Receipt> {
@@ -103,30 +88,21 @@ export class RemoteEventLog {
   async appendMany(events: readonly EventInput[]): Promise<AppendOutcome[]> {
     if (this.closed) throw this.closedError();
     if (!Array.isArray(events)) throw new InvalidArgumentError('appendMany takes an array of events');
-    const pending = events.map((event) => {
-      try {
-        return this.publish(validateEvent(event));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    });
-    return Promise.all(
-      pending.map((p) => p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
-    );
+    const outcomes = events.map((event) => this.append(event).catch((err: unknown) => asError(err)));
+    return Promise.all(outcomes);
   }
 
   /** Waits for what was appended, then closes the connection. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.last.catch(() => undefined);
+    await Promise.allSettled(this.pending);
     await this.nc.drain().catch(() => this.nc.close());
   }
 
   private publish(event: ValidatedEvent): Promise<Receipt> {
     const tsUs = (this.lastTsUs = Math.max(nowMicros(), this.lastTsUs));
-    const record: Omit<EventRecord, 'prev'> = {
-      seq: ++this.seq,
+    const remote: RemoteEvent = {
       ts: formatMicros(tsUs),
       id: event.id ?? uuidv7(),
       job_id: this.jobId,
@@ -135,35 +111,20 @@ export class RemoteEventLog {
       severity: event.severity,
       agent_id: event.agent_id,
       correlation_id: event.correlation_id ?? currentCorrelation() ?? this.jobId,
-      data: event.data as EventRecord['data'],
-      meta: event.meta as EventRecord['meta'],
+      data: event.data as RemoteEvent['data'],
+      meta: event.meta as RemoteEvent['meta'],
     };
-    const body = encodeRemoteEvent(record);
-    const send = (expect?: number) =>
-      publishWithRetry(this.js, this.subject, body, record.id, {
-        ...this.settings,
-        expectLastSubjectSeq: expect,
-      });
-    // The first publish goes alone, expecting the subject's last sequence seen at open; the rest follow it.
-    let published: Promise<PubAck>;
-    if (this.claim === undefined) {
-      published = send(this.claimFrom);
-      this.claim = published;
-    } else {
-      published = this.claim.then(() => send());
-    }
-    const previous = this.last;
-    const done = previous.then(
-      () => published,
-      (err: unknown) => {
-        published.catch(() => undefined);
-        throw new RemoteError(
-          `event ${record.seq} of ${this.jobId}/${this.stream} not acknowledged: an earlier one failed (${messageOf(err)})`,
-        );
-      },
+    const published = publishWithRetry(
+      this.js,
+      this.subject,
+      encodeRemoteEvent(remote),
+      remote.id,
+      this.settings,
     );
-    this.last = done;
-    return done.then(() => ({ seq: record.seq, id: record.id, ts: record.ts, stream: this.stream }));
+    this.pending.add(published);
+    void published.catch(() => undefined).finally(() => this.pending.delete(published));
+    // A repeated id within JetStream's duplicate window is not stored again: its ack names the first.
+    return published.then((ack) => ({ seq: ack.seq, id: remote.id, ts: remote.ts, stream: this.stream }));
   }
 
   private closedError(): LogClosedError {
@@ -176,32 +137,18 @@ function ownStreamName(): string {
   return `${sanitizeIdPart(os.hostname())}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Where a stream's subject stands: the last event's seq and its JetStream sequence (0, 0 if none). */
-async function lastPublished(
-  nc: NatsConnection,
-  subject: string,
-  prefix: string,
-): Promise<{ seq: number; subjectSeq: number }> {
+/** A writer that starts before any collector creates the JetStream stream, with the collector's settings. */
+async function ensureStreamFor(nc: NatsConnection, subject: string, prefix: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  // A writer that starts before any collector creates the stream, with the collector's settings.
-  const streamName = await streamOfSubject(jsm, subject).catch(async (err: unknown) => {
+  await streamOfSubject(jsm, subject).catch(async (err: unknown) => {
     await ensureStream(jsm, defaultStreamSettings(prefix)).catch(() => {
       throw err;
     });
-    return streamOfSubject(jsm, subject);
   });
-  let message;
-  try {
-    message = await jsm.streams.getMessage(streamName, { last_by_subj: subject });
-  } catch (err) {
-    throw new RemoteError(`cannot read the last event of ${subject}: ${messageOf(err)}`, { cause: err });
-  }
-  if (message === null) return { seq: 0, subjectSeq: 0 };
-  const event = decodeRemoteEvent(message.string());
-  if (typeof event === 'string') {
-    throw new RemoteError(`the last message on ${subject} is not an event (${event})`);
-  }
-  return { seq: event.seq, subjectSeq: message.seq };
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function positive(name: string, value: number): number {

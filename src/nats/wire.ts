@@ -2,15 +2,14 @@ import { TS_PATTERN, type EventRecord } from '../format/schema/envelope.js';
 
 /**
  * What a remote writer publishes (docs/deployment.md): the record as it will be in the log, without
- * `prev` (the collector's writer chains it): `seq` is the event's place in its stream, `ts` and `id`
- * were given by the writer, as a local append gives them.
+ * `seq` and `prev`, which the collector's writer gives it; `ts`, `id` and `correlation_id` were given
+ * by the remote writer, as a local append gives them.
  */
-export type RemoteEvent = Omit<EventRecord, 'prev'>;
+export type RemoteEvent = Omit<EventRecord, 'seq' | 'prev'>;
 
 /** The message body: JSON in envelope order, as a line of the log would be. */
 export function encodeRemoteEvent(event: RemoteEvent): string {
   return JSON.stringify({
-    seq: event.seq,
     ts: event.ts,
     id: event.id,
     job_id: event.job_id,
@@ -37,7 +36,6 @@ export function decodeRemoteEvent(body: string): RemoteEvent | string {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
   const e = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) return 'seq is not a positive integer';
   if (typeof e.ts !== 'string' || !TS_PATTERN.test(e.ts)) return 'ts is not a format v1 timestamp';
   for (const field of ['id', 'job_id', 'stream', 'event_type', 'correlation_id'] as const) {
     if (typeof e[field] !== 'string' || e[field] === '') return `${field} is not a string`;

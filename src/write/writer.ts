@@ -113,12 +113,16 @@ export class EventLog {
   /**
    * @internal `events collect`'s append (src/nats/collector.ts): an event a remote writer formed keeps
    * the time it was given there (never earlier than the stream's last, format.md section 2).
+   * `duplicate`: its id was already written (a redelivery), and nothing was written now.
    */
-  appendAt(event: EventInput, tsUs: number): Promise<Receipt> {
+  appendAt(event: EventInput, tsUs: number): Promise<{ receipt: Receipt; duplicate: boolean }> {
     if (this.closed) return Promise.reject(this.closedError());
+    const id = (event as { id?: unknown }).id;
+    const earlier = typeof id === 'string' ? this.ids.get(id) : undefined;
+    if (earlier !== undefined) return earlier.then((receipt) => ({ receipt, duplicate: true }));
     const waiter = new OneWaiter();
     this.appendTo(event, waiter, 0, tsUs);
-    return waiter.promise;
+    return waiter.promise.then((receipt) => ({ receipt, duplicate: false }));
   }
 
   private appendTo(event: unknown, waiter: OneWaiter | GroupWaiter, index: number, tsUs?: number): void {

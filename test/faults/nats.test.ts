@@ -53,26 +53,38 @@ describe('fault: agents through JetStream', () => {
     }
     assert.equal(acknowledged.size, AGENTS * EVENTS);
 
-    const last = new LiveCli(['collect', '--nats', server.url, '--dir', dir]);
+    const final = new LiveCli(['collect', '--nats', server.url, '--dir', dir]);
     const seen = new Map<string, number>();
     const deadline = Date.now() + 120_000;
     while (seen.size < acknowledged.size && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       seen.clear();
-      if (last.stderr.length > 0 && !last.stderr.includes('collecting')) throw new Error(last.stderr);
+      if (final.stderr.length > 0 && !final.stderr.includes('collecting')) throw new Error(final.stderr);
       if (!fs.existsSync(path.join(dir, 'far'))) continue;
       for await (const { record } of readEvents({ dir, jobs: ['far'] }))
         seen.set(record.id, (seen.get(record.id) ?? 0) + 1);
     }
-    last.kill('SIGTERM');
-    assert.equal((await last.exited).code, 0, last.stderr);
+    final.kill('SIGTERM');
+    assert.equal((await final.exited).code, 0, final.stderr);
     const missing = [...acknowledged].filter((id) => !seen.has(id));
     assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged events not collected`);
     const twice = [...seen].filter(([, n]) => n > 1);
     assert.deepEqual(twice.slice(0, 5), [], `${twice.length} events written more than once`);
-    // In each source stream's order: seq i + 1 is event i of that agent.
+    // Each stream in the order JetStream stored its events (the receipts' seq), seq from 1.
+    const storedAt = new Map<string, number>();
+    for (const [a, agent] of agents.entries()) {
+      for (const line of agent.lines) {
+        const ack = JSON.parse(line) as { line: number; seq: number };
+        storedAt.set(idOf(a, ack.line - 1), ack.seq);
+      }
+    }
+    const last = new Map<string, { seq: number; stored: number }>();
     for await (const { record } of readEvents({ dir, jobs: ['far'] })) {
-      assert.equal(record.id, idOf(Number(record.stream.slice('agent-'.length)), record.seq - 1));
+      const before = last.get(record.stream) ?? { seq: 0, stored: 0 };
+      const stored = storedAt.get(record.id) as number;
+      assert.equal(record.seq, before.seq + 1);
+      assert.ok(stored > before.stored, `${record.id} written after one JetStream stored later`);
+      last.set(record.stream, { seq: record.seq, stored });
     }
     await assertVerifies(dir);
   });

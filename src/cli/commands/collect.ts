@@ -73,7 +73,5 @@ function noticeLine(notice: CollectNotice): string {
       return `collecting ${visible(notice.jobId)}/${visible(notice.stream)} from seq ${notice.from}\n`;
     case 'refused':
       return `warning: refused a message on ${visible(notice.subject)}: ${visible(notice.reason)}\n`;
-    case 'waiting':
-      return `warning: ${visible(notice.jobId)}/${visible(notice.stream)} waits for seq ${notice.seq} (${notice.held} later events held)\n`;
   }
 }
