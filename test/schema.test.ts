@@ -40,6 +40,12 @@ describe('event validation', () => {
       field: 'event_type',
     },
     {
+      name: 'no event type at all',
+      event: { agent_id: 'a', data: {} },
+      type: 'unknown',
+      field: 'event_type',
+    },
+    {
       name: 'unknown severity',
       event: { event_type: 'my_step', severity: 'loud', data: {} },
       type: 'my_step',

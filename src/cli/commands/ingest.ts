@@ -3,6 +3,7 @@ import { DataError, InvalidArgumentError } from '../../format/errors.js';
 import { ingest, type IngestLog, type IngestResult } from '../../ingest/ingest.js';
 import { EventLog, type Durability } from '../../write/writer.js';
 import { drain, type Output } from '../io.js';
+import { untilStopped } from '../stop-signal.js';
 import { addNatsOptions, natsOf, type NatsFlags } from '../nats-options.js';
 import { dirOption, durabilityOption, numberArg, resolveDir } from '../options.js';
 
@@ -44,24 +45,22 @@ export async function runIngest(flags: IngestFlags, output: Output): Promise<Ing
   if (stdin === undefined)
     throw new InvalidArgumentError('events ingest reads standard input, and there is none');
   const log = await openLog(flags, output);
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   let result: IngestResult;
   try {
-    result = await ingest(
-      log,
-      stdin,
-      async (acks) => {
-        // A reader that went away (`| head`) ends the acknowledgements, not the ingest (EPIPE is absorbed);
-        // acknowledgements that cannot be written (a full disk) stop it: nobody would learn what was written.
-        if (!output.out(acks)) await drain(output.io.stdout);
-        if (output.failure !== undefined) throw output.failure;
-      },
-      { signal: stop.signal },
+    result = await untilStopped((signal) =>
+      ingest(
+        log,
+        stdin,
+        async (acks) => {
+          // A reader that went away (`| head`) ends the acknowledgements, not the ingest (EPIPE is absorbed);
+          // acknowledgements that cannot be written (a full disk) stop it: nobody would learn what was written.
+          if (!output.out(acks)) await drain(output.io.stdout);
+          if (output.failure !== undefined) throw output.failure;
+        },
+        { signal },
+      ),
     );
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     // Whatever is left in the pipe is not read: let the process end without it.
     stdin.destroy();
     await log.close();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DataError } from '../../format/errors.js';
+import { untilAborted } from '../../ingest/lines.js';
 import { checkReplay, replayJob, type JobState, type ReplayOptions } from '../../insight/replay.js';
 import { parseMicros } from '../../format/clock.js';
 import { locateEventsDir } from '../../read/locate.js';
@@ -11,6 +12,7 @@ import { formatJobState, formatStepChange } from '../format/replay.js';
 import { visible } from '../format/visible.js';
 import type { Output } from '../io.js';
 import { dirOption, numberArg } from '../options.js';
+import { untilStopped } from '../stop-signal.js';
 
 export interface ReplayFlags {
   dir?: string;
@@ -49,29 +51,15 @@ export async function runReplay(flags: ReplayFlags, output: Output): Promise<Job
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: 'log' });
   const ctx = { chalk: output.chalk, utc: flags.utc === true };
   const options: ReplayOptions = parseUntil(flags);
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
   const step = flags.step === true || flags.speed !== undefined;
-  let previousUs: number | undefined;
-  if (step) {
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-    options.onStep = async (record, state) => {
-      const us = parseMicros(record.ts);
-      if (flags.speed !== undefined && previousUs !== undefined) {
-        await sleep(Math.min(60_000, (us - previousUs) / 1000 / flags.speed), stop.signal);
-      }
-      previousUs = us;
-      if (stop.signal.aborted) return;
-      output.out(`${formatPretty(record, ctx)}\n${output.chalk.dim(formatStepChange(state))}\n`);
-    };
-  }
   const events = readEvents({ dir, jobs: [flags.job] });
-  let state: JobState;
-  try {
-    state = await replayJob(stopping(events, stop.signal), options);
-  } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-  }
+  // Stepping, Ctrl-C ends the replay where it is; otherwise a signal ends the process as usual (a
+  // state half read is never printed as the job's).
+  const replay = async (signal: AbortSignal | undefined): Promise<JobState> => {
+    if (step) options.onStep = stepPrinter(flags, output, ctx, signal);
+    return replayJob(untilAborted(events, signal), options);
+  };
+  const state = step ? await untilStopped(replay) : await replay(undefined);
   output.out(
     flags.json === true
       ? JSON.stringify(state, null, 2) + '\n'
@@ -103,19 +91,34 @@ function parseUntil(flags: ReplayFlags): ReplayOptions {
   return { untilUs: parseTimeArg('--until', flags.until, { utc: flags.utc === true }) };
 }
 
-async function* stopping<T>(items: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
-  for await (const item of items) {
-    if (signal.aborted) return;
-    yield item;
-  }
+/** Prints each event and the state change it makes, paced by --speed, until `signal` aborts. */
+function stepPrinter(
+  flags: ReplayFlags,
+  output: Output,
+  ctx: { chalk: Output['chalk']; utc: boolean },
+  signal: AbortSignal | undefined,
+): NonNullable<ReplayOptions['onStep']> {
+  let previousUs: number | undefined;
+  return async (record, state) => {
+    const us = parseMicros(record.ts);
+    if (flags.speed !== undefined && previousUs !== undefined) {
+      await sleep(Math.min(60_000, (us - previousUs) / 1000 / flags.speed), signal);
+    }
+    previousUs = us;
+    if (signal?.aborted === true) return;
+    output.out(`${formatPretty(record, ctx)}\n${output.chalk.dim(formatStepChange(state))}\n`);
+  };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less if `signal` aborts (its listener removed either way). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -4,6 +4,7 @@ import { holdsLog, locateEventsDir } from '../../read/locate.js';
 import { tailEvents, type JobOutcome } from '../../read/tail.js';
 import { addFilterOptions, toFilter, type FilterFlags } from '../filter-options.js';
 import type { Output } from '../io.js';
+import { untilStopped } from '../stop-signal.js';
 import { dirOption, integerArg } from '../options.js';
 import { addEventFormatOptions, chooseFormat, EventPrinter, type EventFormat } from '../print-events.js';
 import { SkipReporter } from '../report-skipped.js';
@@ -47,32 +48,27 @@ export async function runTail(
   }
   const dir = locateEventsDir({ dir: flags.dir, env: output.io.env, need: follow ? 'log-or-new' : 'log' });
   if (follow && flags.job.length === 0 && !holdsLog(dir)) output.err(`waiting for the first job in ${dir}\n`);
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  const tail = tailEvents({
-    dir,
-    ...toFilter(flags),
-    last: flags.lines,
-    follow,
-    untilDone: flags.untilDone,
-    signal: stop.signal,
-  });
-  const printer = new EventPrinter(output, format, { chalk: output.chalk, utc: flags.utc === true });
-  // Following, what was skipped is said as it is met, not only when the tail ends (issue 11).
-  const skipped = new SkipReporter(output);
-  try {
+  return untilStopped(async (signal) => {
+    const tail = tailEvents({
+      dir,
+      ...toFilter(flags),
+      last: flags.lines,
+      follow,
+      untilDone: flags.untilDone,
+      signal,
+    });
+    const printer = new EventPrinter(output, format, { chalk: output.chalk, utc: flags.utc === true });
+    // Following, what was skipped is said as it is met, not only when the tail ends (issue 11).
+    const skipped = new SkipReporter(output);
     for await (const event of tail) {
       if (!(await printer.print(event))) break;
       if (follow) skipped.report(tail.stats);
     }
-  } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-  }
-  printer.end();
-  skipped.report(tail.stats);
-  if (flags.untilDone === true && tail.outcome === 'failed') {
-    throw new DataError(`job ${flags.job[0] ?? ''} failed`);
-  }
-  return { outcome: tail.outcome };
+    printer.end();
+    skipped.report(tail.stats);
+    if (flags.untilDone === true && tail.outcome === 'failed') {
+      throw new DataError(`job ${flags.job[0] ?? ''} failed`);
+    }
+    return { outcome: tail.outcome };
+  });
 }

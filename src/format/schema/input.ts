@@ -70,10 +70,13 @@ export function validateEvent(input: unknown): ValidatedEvent {
   const event = input as Record<string, unknown>;
   const type = event.event_type;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) {
+    // The message names the type as given, if it is a string ("invalid Agent-Failed event"), else none.
     throw new EventValidationError(
-      String(type),
+      typeof type === 'string' ? type : 'unknown',
       'event_type',
-      'must be a snake_case name such as agent_failed',
+      type === undefined
+        ? 'required: a snake_case name such as agent_failed'
+        : 'must be a snake_case name such as agent_failed',
     );
   }
   // A misspelt or writer-owned field (agentId, job_id, seq) is refused, not dropped without a word.
