@@ -2,13 +2,13 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { formatMicros, nowMicros } from '../format/clock.js';
+import { nowMicros } from '../format/clock.js';
 import { InvalidArgumentError, LogClosedError } from '../format/errors.js';
 import { assertValidId, sanitizeIdPart } from '../format/ids.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from '../format/schema/input.js';
-import { uuidv7 } from '../format/uuid7.js';
 import type { AppendOutcome } from '../write/batch-writer.js';
 import { currentCorrelation } from '../write/correlation.js';
+import { recordOf } from '../write/former.js';
 import type { Receipt } from '../write/options.js';
 import { connectNats, type NatsOptions } from './connection.js';
 import { publishWithRetry, streamOfSubject } from './publish.js';
@@ -102,18 +102,15 @@ export class RemoteEventLog {
 
   private publish(event: ValidatedEvent): Promise<Receipt> {
     const tsUs = (this.lastTsUs = Math.max(nowMicros(), this.lastTsUs));
-    const remote: RemoteEvent = {
-      ts: formatMicros(tsUs),
-      id: event.id ?? uuidv7(),
-      job_id: this.jobId,
+    // The record as the log will hold it; seq and prev are the collector's writer's (not published).
+    const remote: RemoteEvent = recordOf(event, {
+      seq: 0,
+      prev: '',
+      tsUs,
+      jobId: this.jobId,
       stream: this.stream,
-      event_type: event.event_type,
-      severity: event.severity,
-      agent_id: event.agent_id,
-      correlation_id: event.correlation_id ?? currentCorrelation() ?? this.jobId,
-      data: event.data as RemoteEvent['data'],
-      meta: event.meta as RemoteEvent['meta'],
-    };
+      correlationId: event.correlation_id ?? currentCorrelation() ?? this.jobId,
+    });
     const published = publishWithRetry(
       this.js,
       this.subject,

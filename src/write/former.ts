@@ -44,20 +44,14 @@ export class EventFormer {
   /** Assigns seq, id and prev, and serialises: the event's place in the chain. */
   form(event: ValidatedEvent, tsUs: number, correlationId: string): Formed {
     const seq = this.chain.seq + 1;
-    const record: EventRecord = {
+    const record = recordOf(event, {
       seq,
-      ts: formatMicros(tsUs),
-      id: event.id ?? uuidv7(),
-      job_id: this.jobId,
-      stream: this.stream,
-      event_type: event.event_type,
-      severity: event.severity,
-      agent_id: event.agent_id,
-      correlation_id: correlationId,
-      data: event.data as EventRecord['data'],
-      meta: event.meta as EventRecord['meta'],
       prev: this.chain.prev,
-    };
+      tsUs,
+      jobId: this.jobId,
+      stream: this.stream,
+      correlationId,
+    });
     const line = this.lineOf(record, event.event_type);
     this.chain = { seq, prev: this.hasher.hash(line) };
     this.lastEventType = record.event_type;
@@ -82,6 +76,34 @@ export class EventFormer {
     }
     return line;
   }
+}
+
+/** Where an event goes: its place in a stream and what its writer gives it (format.md section 2). */
+export interface Placement {
+  seq: number;
+  prev: string;
+  tsUs: number;
+  jobId: string;
+  stream: string;
+  correlationId: string;
+}
+
+/** The record of a validated event at its place; its id is the event's own, else a new UUIDv7. */
+export function recordOf(event: ValidatedEvent, place: Placement): EventRecord {
+  return {
+    seq: place.seq,
+    ts: formatMicros(place.tsUs),
+    id: event.id ?? uuidv7(),
+    job_id: place.jobId,
+    stream: place.stream,
+    event_type: event.event_type,
+    severity: event.severity,
+    agent_id: event.agent_id,
+    correlation_id: place.correlationId,
+    data: event.data as EventRecord['data'],
+    meta: event.meta as EventRecord['meta'],
+    prev: place.prev,
+  };
 }
 
 export function receiptOf(record: EventRecord): Receipt {
