@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { readEvents, RemoteError, type EventRecord } from '../src/index.js';
 import { RemoteEventLog } from '../src/nats/index.js';
+import { defaultStreamSettings, streamConfigOf } from '../src/nats/stream-settings.js';
 import {
   assertVerifies,
   fillUp,
@@ -123,36 +124,44 @@ describe('events through NATS JetStream', () => {
     await assertVerifies(dir);
   });
 
-  it('a collector SIGKILLed mid-stream and restarted writes every acknowledged event exactly once, in order', async () => {
-    const server = await NatsServer.start();
-    const dir = tempDir();
-    const log = await RemoteEventLog.open({ jobId: 'k', nats: { servers: server.url } });
-    const publishing = log.appendMany(
-      Array.from({ length: 6000 }, (_, i) => progressEvent(i, `agent-${i % 3}`)),
-    );
-    for (let round = 0; round < 4; round++) {
-      const collector = startCollector(server, dir);
-      await new Promise((resolve) => setTimeout(resolve, 400 + round * 150));
-      collector.kill('SIGKILL');
-      await collector.exited;
-    }
-    const outcomes = await publishing;
-    await log.close();
-    assert.ok(outcomes.every((o) => !(o instanceof Error)));
-    const last = startCollector(server, dir);
-    const records = await collected(dir, 'k', 6000);
-    last.kill('SIGTERM');
-    await last.exited;
-    assert.deepEqual(
-      records.map((r) => r.seq),
-      Array.from({ length: 6000 }, (_, i) => i + 1),
-    );
-    assert.deepEqual(
-      records.map((r) => r.id),
-      outcomes.map((o) => (o as { id: string }).id),
-    );
-    await assertVerifies(dir);
-  });
+  for (const retention of [RetentionPolicy.Limits, RetentionPolicy.Workqueue]) {
+    it(`a collector SIGKILLed mid-stream and restarted writes every acknowledged event exactly once, in order (${retention} retention)`, async () => {
+      const server = await NatsServer.start();
+      const dir = tempDir();
+      if (retention === RetentionPolicy.Workqueue) {
+        const nc = await connect({ servers: server.url });
+        const settings = { ...streamConfigOf(defaultStreamSettings('mmm.events')), retention };
+        await (await jetstreamManager(nc)).streams.add(settings);
+        await nc.close();
+      }
+      const log = await RemoteEventLog.open({ jobId: 'k', nats: { servers: server.url } });
+      const publishing = log.appendMany(
+        Array.from({ length: 6000 }, (_, i) => progressEvent(i, `agent-${i % 3}`)),
+      );
+      for (let round = 0; round < 4; round++) {
+        const collector = startCollector(server, dir);
+        await new Promise((resolve) => setTimeout(resolve, 400 + round * 150));
+        collector.kill('SIGKILL');
+        await collector.exited;
+      }
+      const outcomes = await publishing;
+      await log.close();
+      assert.ok(outcomes.every((o) => !(o instanceof Error)));
+      const last = startCollector(server, dir);
+      const records = await collected(dir, 'k', 6000);
+      last.kill('SIGTERM');
+      await last.exited;
+      assert.deepEqual(
+        records.map((r) => r.seq),
+        Array.from({ length: 6000 }, (_, i) => i + 1),
+      );
+      assert.deepEqual(
+        records.map((r) => r.id),
+        outcomes.map((o) => (o as { id: string }).id),
+      );
+      await assertVerifies(dir);
+    });
+  }
 
   it('refuses and counts a message that is not an event of its subject, and writes nothing of it', async () => {
     const server = await NatsServer.start();
@@ -252,7 +261,7 @@ describe('events through NATS JetStream', () => {
     const a = await first.append({ event_type: 'deploy_step', id: 'step-1', data: { by: 'first' } });
     const b = await second.append({ event_type: 'deploy_step', data: { by: 'second' } });
     const again = await second.append({ event_type: 'deploy_step', id: 'step-1', data: { by: 'first' } });
-    assert.equal(again.seq, a.seq, 'the repeat is acknowledged as the event JetStream already has');
+    assert.deepEqual(again, a, 'the repeat is acknowledged as the event JetStream already has');
     await first.close();
     await second.close();
     const emit = [
@@ -307,6 +316,36 @@ describe('events through NATS JetStream', () => {
     collector.kill('SIGTERM');
     await collector.exited;
     await assertVerifies(dir);
+  });
+
+  it('a consumer restart cut between its delete and its re-creation resumes from the noted start', async () => {
+    const server = await NatsServer.start();
+    const dir = tempDir();
+    const log = await RemoteEventLog.open({ jobId: 'cut', nats: { servers: server.url } });
+    await log.appendMany(Array.from({ length: 100 }, (_, i) => progressEvent(i)));
+    const first = startCollector(server, dir);
+    await collected(dir, 'cut', 100);
+    first.kill('SIGTERM');
+    await first.exited;
+    const rest = await log.appendMany(Array.from({ length: 50 }, (_, i) => progressEvent(100 + i)));
+    await log.close();
+    // What a collector killed after deleting its consumer to restart it leaves: the note, no consumer.
+    const start = (rest[0] as { seq: number }).seq;
+    fs.mkdirSync(path.join(dir, 'global'), { recursive: true });
+    const note = path.join(dir, 'global', 'collect-mmm-events-collector.json');
+    fs.writeFileSync(
+      note,
+      JSON.stringify({ stream: 'MMM_EVENTS', durable: 'mmm-events-collector', start_seq: start }),
+    );
+    const nc = await connect({ servers: server.url });
+    await (await jetstreamManager(nc)).consumers.delete('MMM_EVENTS', 'mmm-events-collector');
+    await nc.close();
+    const second = startCollector(server, dir);
+    assert.equal((await collected(dir, 'cut', 150)).length, 150);
+    second.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0, second.stderr);
+    assert.match(second.stderr, /collected 50 events \(0 already in the log\)/, 'nothing delivered again');
+    assert.equal(fs.existsSync(note), false, 'the note is removed once the consumer is back');
   });
 
   it("the collector's disk full: it stops without acknowledging; restarted with room, it writes everything once", async () => {

@@ -87,9 +87,19 @@ export function metricsFileName(date: string): string {
   return `metrics-${date}.json`;
 }
 
+/** `global/collect-<durable>.json`: a collector's consumer restart in progress (docs/deployment.md). */
+export function collectRestartFileName(durable: string): string {
+  return `collect-${durable}.json`;
+}
+
 /** Whether a name in `global/` is one the log writes there. */
 export function isGlobalFileName(name: string): boolean {
-  return name === PRUNE_LOCK_FILE || /^audit-.*\.jsonl$/.test(name) || /^metrics-.*\.json$/.test(name);
+  return (
+    name === PRUNE_LOCK_FILE ||
+    /^audit-.*\.jsonl$/.test(name) ||
+    /^metrics-.*\.json$/.test(name) ||
+    /^collect-.*\.json$/.test(name)
+  );
 }
 /**
  * Names of `<dir>` entries the log uses for itself. A job id may not be one of them, compared without

@@ -180,13 +180,16 @@ function start(log: IngestLog, chunk: LineChunk): Pending {
     }
   }
   const pending: Pending = { acks, bytes, firstLine: first, appended, blank, settled: Promise.resolve() };
+  // Only the count is kept: the parsed events die young once appended (the batch holds its records).
+  const count = events.length;
   pending.settled = log.appendMany(events as EventInput[]).then(
     (outcomes) => {
       pending.outcomes = outcomes;
     },
     // The log was closed under us: every event of the chunk is refused with that.
     (err: unknown) => {
-      pending.outcomes = events.map(() => (err instanceof Error ? err : new Error(String(err))));
+      const error = err instanceof Error ? err : new Error(String(err));
+      pending.outcomes = new Array<AppendOutcome>(count).fill(error);
     },
   );
   return pending;

@@ -1,19 +1,11 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerMessages,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { parseMicros } from '../format/clock.js';
-import { DataError, RemoteError } from '../format/errors.js';
 import { TAIL_WINDOW } from '../write/recover-tail.js';
 import { validateEvent, type EventInput } from '../format/schema/input.js';
+import { resolveEventsDir } from '../storage/events-dir.js';
 import { EventLog } from '../write/writer.js';
-import { connectNats, messageOf, type NatsOptions } from './connection.js';
+import { ensureConsumer } from './consumer.js';
+import { connectNats, type NatsOptions } from './connection.js';
 import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, filterOf, parseSubject } from './subjects.js';
 import { defaultStreamSettings, ensureStream, type StreamSettings } from './stream-settings.js';
 import { decodeRemoteEvent, type RemoteEvent } from './wire.js';
@@ -76,8 +68,17 @@ export async function collect(options: CollectOptions): Promise<CollectResult> {
   const collector = new Collector(options, prefix);
   try {
     const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, settings);
-    const durable = await ensureConsumer(jsm, settings.name, options, filterOf(prefix, options.jobId));
+    const { workQueue } = await ensureStream(jsm, settings);
+    const durable = options.durable ?? 'mmm-events-collector';
+    await ensureConsumer(jsm, {
+      stream: settings.name,
+      durable,
+      filter: filterOf(prefix, options.jobId),
+      ackWaitMs: options.ackWaitMs ?? 30_000,
+      maxAckPending: options.maxAckPending ?? 10_000,
+      eventsDir: resolveEventsDir(options.dir, process.env).dir,
+      workQueue,
+    });
     const consumer = await jetstream(nc).consumers.get(settings.name, durable);
     const messages = await consumer.consume({
       max_messages: Math.min(1000, options.maxAckPending ?? 10_000),
@@ -90,52 +91,13 @@ export async function collect(options: CollectOptions): Promise<CollectResult> {
   return collector.result;
 }
 
-async function ensureConsumer(
-  jsm: JetStreamManager,
-  stream: string,
-  options: CollectOptions,
-  filter: string,
-): Promise<string> {
-  const durable = options.durable ?? 'mmm-events-collector';
-  const existing = await jsm.consumers.info(stream, durable).catch(() => undefined);
-  let startSeq: number | undefined;
-  if (existing !== undefined) {
-    if (existing.config.filter_subject !== filter) {
-      throw new DataError(
-        `the consumer ${durable} collects ${existing.config.filter_subject ?? 'everything'}, not ${filter}`,
-        { hint: 'use --durable NAME for a collector of other jobs' },
-      );
-    }
-    if (existing.num_ack_pending === 0) return durable;
-    // A collector stopped with messages delivered and not acknowledged: JetStream would deliver them
-    // again only after ack_wait, behind newer ones. Starting the consumer again right after its ack
-    // floor delivers them now, in order (what was written meanwhile is recognised by its seq).
-    startSeq = existing.ack_floor.stream_seq + 1;
-    await jsm.consumers.delete(stream, durable);
-  }
-  try {
-    await jsm.consumers.add(stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      ...(startSeq === undefined
-        ? { deliver_policy: DeliverPolicy.All }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
-      ack_wait: nanos(options.ackWaitMs ?? 30_000),
-      max_ack_pending: options.maxAckPending ?? 10_000,
-      filter_subject: filter,
-    });
-  } catch (err) {
-    throw new RemoteError(`cannot create the consumer ${durable}: ${messageOf(err)}`, { cause: err });
-  }
-  return durable;
-}
-
 /**
- * Appends in flight (delivered, not yet acknowledged) at most: after a crash, every one of them may be
- * delivered again, and each is recognised by its id only while it lies in the tail of its stream that
- * a writer reads at open (TAIL_WINDOW, 4 MiB); half of it leaves room for the lines around them.
+ * Appends in flight (delivered, not yet acknowledged to JetStream) at most, in bytes of messages:
+ * after a crash every one of them may be delivered again, and each is recognised by its id only while
+ * it lies in the tail of its stream that a writer reads at open (TAIL_WINDOW, 4 MiB). A quarter of it
+ * leaves room for what the log adds to each line (seq, prev) and for the other streams.
  */
-const MAX_IN_FLIGHT_BYTES = TAIL_WINDOW / 2;
+const MAX_IN_FLIGHT_BYTES = TAIL_WINDOW / 4;
 
 class Collector {
   readonly result: CollectResult = { collected: 0, duplicates: 0, refused: 0 };
@@ -200,10 +162,12 @@ class Collector {
     const bytes = message.data.length;
     this.inFlightBytes += bytes;
     const written = log.appendAt(inputOf(event), parseMicros(event.ts)).then(
-      ({ duplicate }) => {
-        message.ack();
+      async ({ duplicate }) => {
         if (duplicate) this.result.duplicates++;
         else this.result.collected++;
+        // Counted in flight until JetStream confirms the acknowledgement: one lost with a killed
+        // collector is a redelivery, which must still find its id in the tail.
+        await message.ackAck().catch(() => undefined);
       },
       (err: unknown) => {
         this.result.failure ??= err;

@@ -10,8 +10,8 @@ import { messageOf } from './connection.js';
 /**
  * Publishes one event, retrying what may succeed later (a timeout, a lost connection, a server or
  * its JetStream restarting) for up to `retryForMs`, always with the event id as the message id: a
- * retry of a publish that did land is a duplicate JetStream drops (within its duplicate window), and
- * one past the window is dropped by the collector (docs/deployment.md).
+ * retry of a publish that did land is a duplicate JetStream drops (within its duplicate window); past
+ * the window, the collector drops it while its writer still remembers the id (docs/deployment.md).
  */
 export async function publishWithRetry(
   js: JetStreamClient,

@@ -1,9 +1,15 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PubAck,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { nowMicros } from '../format/clock.js';
-import { InvalidArgumentError, LogClosedError } from '../format/errors.js';
+import { InvalidArgumentError, LogClosedError, RemoteError } from '../format/errors.js';
 import { assertValidId, sanitizeIdPart } from '../format/ids.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from '../format/schema/input.js';
 import type { AppendOutcome } from '../write/batch-writer.js';
@@ -14,7 +20,7 @@ import { connectNats, type NatsOptions } from './connection.js';
 import { publishWithRetry, streamOfSubject } from './publish.js';
 import { defaultStreamSettings, ensureStream } from './stream-settings.js';
 import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, subjectOf } from './subjects.js';
-import { encodeRemoteEvent, type RemoteEvent } from './wire.js';
+import { decodeRemoteEvent, encodeRemoteEvent, type RemoteEvent } from './wire.js';
 
 export interface RemoteLogOptions {
   jobId: string;
@@ -48,6 +54,7 @@ export class RemoteEventLog {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     readonly jobId: string,
     readonly stream: string,
     private readonly subject: string,
@@ -65,8 +72,9 @@ export class RemoteEventLog {
     };
     const nc = await connectNats({ name: `events ${jobId}/${stream}`, ...options.nats });
     try {
-      await ensureStreamFor(nc, subject, prefix);
-      return new RemoteEventLog(nc, jetstream(nc), jobId, stream, subject, settings);
+      const jsm = await jetstreamManager(nc);
+      await ensureStreamFor(jsm, subject, prefix);
+      return new RemoteEventLog(nc, jetstream(nc), jsm, jobId, stream, subject, settings);
     } catch (err) {
       await nc.close();
       throw err;
@@ -120,8 +128,26 @@ export class RemoteEventLog {
     );
     this.pending.add(published);
     void published.catch(() => undefined).finally(() => this.pending.delete(published));
-    // A repeated id within JetStream's duplicate window is not stored again: its ack names the first.
-    return published.then((ack) => ({ seq: ack.seq, id: remote.id, ts: remote.ts, stream: this.stream }));
+    return published.then((ack) =>
+      ack.duplicate
+        ? this.receiptOfStored(ack)
+        : { seq: ack.seq, id: remote.id, ts: remote.ts, stream: this.stream },
+    );
+  }
+
+  /**
+   * A repeated id within JetStream's duplicate window is not stored again: its ack names the message
+   * stored first, whose time and stream the receipt gives (they are the ones the log will hold).
+   */
+  private async receiptOfStored(ack: PubAck): Promise<Receipt> {
+    const stored = await this.jsm.streams.getMessage(ack.stream, { seq: ack.seq }).catch(() => null);
+    const event = stored === null ? 'gone' : decodeRemoteEvent(stored.string());
+    if (typeof event === 'string') {
+      throw new RemoteError(
+        `JetStream holds this event's id as message ${ack.seq}, which cannot be read (${event})`,
+      );
+    }
+    return { seq: ack.seq, id: event.id, ts: event.ts, stream: event.stream };
   }
 
   private closedError(): LogClosedError {
@@ -135,8 +161,7 @@ function ownStreamName(): string {
 }
 
 /** A writer that starts before any collector creates the JetStream stream, with the collector's settings. */
-async function ensureStreamFor(nc: NatsConnection, subject: string, prefix: string): Promise<void> {
-  const jsm = await jetstreamManager(nc);
+async function ensureStreamFor(jsm: JetStreamManager, subject: string, prefix: string): Promise<void> {
   await streamOfSubject(jsm, subject).catch(async (err: unknown) => {
     await ensureStream(jsm, defaultStreamSettings(prefix)).catch(() => {
       throw err;

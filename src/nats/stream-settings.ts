@@ -75,7 +75,7 @@ export function lossySettings(config: StreamConfig, prefix: string): string[] {
 export async function ensureStream(
   jsm: JetStreamManager,
   settings: StreamSettings,
-): Promise<'created' | 'found'> {
+): Promise<{ workQueue: boolean }> {
   let config: StreamConfig;
   try {
     config = (await jsm.streams.info(settings.name)).config;
@@ -92,7 +92,7 @@ export async function ensureStream(
         cause: addErr,
       });
     }
-    return 'created';
+    return { workQueue: false };
   }
   const problems = lossySettings(config, settings.prefix);
   if (problems.length > 0) {
@@ -100,5 +100,5 @@ export async function ensureStream(
       hint: 'change it (nats stream edit), or collect from another stream with --nats-stream',
     });
   }
-  return 'found';
+  return { workQueue: config.retention === RetentionPolicy.Workqueue };
 }
