@@ -50,6 +50,8 @@ export class RemoteEventLog {
   private lastTsUs = 0;
   private closed = false;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Publishes in flight at most: all at once, a large appendMany would time out waiting for acks. */
+  private readonly window = new Slots(1000);
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -119,13 +121,11 @@ export class RemoteEventLog {
       stream: this.stream,
       correlationId: event.correlation_id ?? currentCorrelation() ?? this.jobId,
     });
-    const published = publishWithRetry(
-      this.js,
-      this.subject,
-      encodeRemoteEvent(remote),
-      remote.id,
-      this.settings,
-    );
+    const body = encodeRemoteEvent(remote);
+    const published = this.window
+      .take()
+      .then(() => publishWithRetry(this.js, this.subject, body, remote.id, this.settings))
+      .finally(() => this.window.give());
     this.pending.add(published);
     void published.catch(() => undefined).finally(() => this.pending.delete(published));
     return published.then((ack) =>
@@ -177,4 +177,38 @@ function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0)
     throw new InvalidArgumentError(`${name} must be a positive number`);
   return value;
+}
+
+/** A counting semaphore whose waiters are served in order (publishes keep their order). */
+class Slots {
+  private free: number;
+  private readonly waiters: (() => void)[] = [];
+  private head = 0;
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Hands the slot to the oldest waiter, or frees it. */
+  give(): void {
+    const next = this.waiters[this.head];
+    if (next === undefined) {
+      this.free++;
+      return;
+    }
+    this.waiters[this.head++] = undefined as unknown as () => void;
+    if (this.head === this.waiters.length) {
+      this.waiters.length = 0;
+      this.head = 0;
+    }
+    next();
+  }
 }
