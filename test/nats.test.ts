@@ -163,6 +163,37 @@ describe('events through NATS JetStream', () => {
     });
   }
 
+  it('an agent SIGKILLed mid-stream: every line it acknowledged is collected once; tail -f and jobs show the job live', async () => {
+    const server = await NatsServer.start();
+    const dir = tempDir();
+    const tail = new LiveCli(['tail', '--dir', dir, '-f', '--json']);
+    const collector = startCollector(server, dir);
+    const agent = new LiveCli(['ingest', '--nats', server.url, '--job', 'live'], { stdin: true });
+    const ids = Array.from({ length: 20_000 }, (_, i) => `ev-${i}`);
+    void agent
+      .write(ids.map((id, i) => JSON.stringify({ ...progressEvent(i), id })).join('\n') + '\n')
+      .catch(() => undefined);
+    await agent.waitForLines(2000, 30_000);
+    agent.kill('SIGKILL');
+    await agent.exited;
+    const acknowledged = agent.lines
+      .filter((l) => l.endsWith('}'))
+      .map((l) => (JSON.parse(l) as { line: number }).line);
+    const records = await collected(dir, 'live', acknowledged.length);
+    const written = new Set(records.map((r) => r.id));
+    assert.equal(written.size, records.length, 'no event written twice');
+    for (const line of acknowledged)
+      assert.ok(written.has(`ev-${line - 1}`), `line ${line} acknowledged, not collected`);
+    const printed = await tail.waitForLines(records.length, 30_000);
+    assert.equal((JSON.parse(printed[0] as string) as { job_id: string }).job_id, 'live');
+    const jobs = await runCli(['jobs', '--dir', dir]);
+    assert.match(jobs.stdout, new RegExp(`live .* ${records.length} `));
+    collector.kill('SIGTERM');
+    tail.kill('SIGTERM');
+    await Promise.all([collector.exited, tail.exited]);
+    await assertVerifies(dir);
+  });
+
   it('refuses and counts a message that is not an event of its subject, and writes nothing of it', async () => {
     const server = await NatsServer.start();
     const dir = tempDir();
