@@ -40,6 +40,15 @@ async function collected(
   }
 }
 
+/** Resolves once `condition` holds (polled), or rejects after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function startCollector(
   server: NatsServer,
   dir: string,
@@ -330,6 +339,8 @@ describe('events through NATS JetStream', () => {
     const receipts: Promise<unknown>[] = [];
     for (let i = 0; i < 3000; i++) {
       receipts.push(log.append(progressEvent(i)));
+      // The restart comes once the collector is collecting: it must reconnect, not start late.
+      if (i === 1000) await until(() => collector.stderr.includes('collecting r/'));
       if (i === 1000) void server.restart();
       if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -347,6 +358,21 @@ describe('events through NATS JetStream', () => {
     collector.kill('SIGTERM');
     await collector.exited;
     await assertVerifies(dir);
+  });
+
+  it('a collector started while NATS is down waits for it, saying so once', async () => {
+    const server = await NatsServer.start();
+    await server.stop();
+    const dir = tempDir();
+    const collector = startCollector(server, dir);
+    await until(() => collector.stderr.includes('waiting for NATS'));
+    await server.run();
+    const emit = await runCli(['emit', '--nats', server.url, '--job', 'late', 'deploy_step']);
+    assert.equal(emit.code, 0, emit.stderr);
+    assert.equal((await collected(dir, 'late', 1)).length, 1);
+    collector.kill('SIGTERM');
+    assert.equal((await collector.exited).code, 0, collector.stderr);
+    assert.equal(collector.stderr.match(/waiting for NATS/g)?.length, 1);
   });
 
   it('a consumer restart cut between its delete and its re-creation resumes from the noted start', async () => {

@@ -79,4 +79,6 @@ export function errnoCode(err: unknown): string {
  */
 export class RemoteError extends EventsError {
   override readonly kind = 'io';
+  /** True when waiting will not help: credentials or a certificate refused, not a server down. */
+  lasting = false;
 }

@@ -1,11 +1,13 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { parseMicros } from '../format/clock.js';
+import { DataError, InvalidArgumentError, RemoteError } from '../format/errors.js';
 import { TAIL_WINDOW } from '../write/recover-tail.js';
 import { validateEvent, type EventInput } from '../format/schema/input.js';
 import { resolveEventsDir } from '../storage/events-dir.js';
 import { EventLog } from '../write/writer.js';
 import { ensureConsumer } from './consumer.js';
-import { connectNats, type NatsOptions } from './connection.js';
+import { connectNats, messageOf, type NatsOptions } from './connection.js';
 import { assertValidPrefix, DEFAULT_SUBJECT_PREFIX, filterOf, parseSubject } from './subjects.js';
 import { defaultStreamSettings, ensureStream, type StreamSettings } from './stream-settings.js';
 import { decodeRemoteEvent, type RemoteEvent } from './wire.js';
@@ -28,15 +30,18 @@ export interface CollectOptions {
   ackWaitMs?: number;
   /** Messages delivered and not acknowledged at most. Default 10,000. */
   maxAckPending?: number;
+  /** How long to keep trying to reach NATS at start (a server starting or restarting). Default 60 s. */
+  startWaitMs?: number;
   /** Aborting stops taking messages; what was taken is written and acknowledged. */
   signal?: AbortSignal;
-  /** What happens, for a command to print: a stream collected, a message refused. */
+  /** What happens, for a command to print: a stream collected, a message refused, NATS waited for. */
   onNotice?: (notice: CollectNotice) => void;
 }
 
 export type CollectNotice =
   | { kind: 'stream'; jobId: string; stream: string; from: number }
-  | { kind: 'refused'; subject: string; reason: string };
+  | { kind: 'refused'; subject: string; reason: string }
+  | { kind: 'waiting'; reason: string };
 
 export interface CollectResult {
   collected: number;
@@ -64,31 +69,65 @@ export async function collect(options: CollectOptions): Promise<CollectResult> {
     maxBytes: options.maxBytes ?? defaults.maxBytes,
     duplicateWindowMs: options.duplicateWindowMs ?? defaults.duplicateWindowMs,
   };
-  const nc = await connectNats({ name: 'events collect', ...options.nats });
   const collector = new Collector(options, prefix);
+  const { nc, messages } = await startConsuming(options, settings);
   try {
-    const jsm = await jetstreamManager(nc);
-    const { workQueue } = await ensureStream(jsm, settings);
-    const durable = options.durable ?? 'mmm-events-collector';
-    await ensureConsumer(jsm, {
-      stream: settings.name,
-      durable,
-      filter: filterOf(prefix, options.jobId),
-      ackWaitMs: options.ackWaitMs ?? 30_000,
-      maxAckPending: options.maxAckPending ?? 10_000,
-      eventsDir: resolveEventsDir(options.dir, process.env).dir,
-      workQueue,
-    });
-    const consumer = await jetstream(nc).consumers.get(settings.name, durable);
-    const messages = await consumer.consume({
-      max_messages: Math.min(1000, options.maxAckPending ?? 10_000),
-    });
     await collector.run(messages);
   } finally {
     await collector.close();
     await nc.drain().catch(() => nc.close());
   }
   return collector.result;
+}
+
+/**
+ * Connects and sets up the stream and the consumer. While NATS cannot be reached or does not answer
+ * (a server starting or restarting), tries again for up to startWaitMs, saying so once; settings that
+ * would lose events, or a consumer of other jobs, are not waited out.
+ */
+async function startConsuming(
+  options: CollectOptions,
+  settings: StreamSettings,
+): Promise<{ nc: NatsConnection; messages: ConsumerMessages }> {
+  const deadline = Date.now() + (options.startWaitMs ?? 60_000);
+  for (let pause = 250, told = false; ; pause = Math.min(pause * 2, 5_000)) {
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connectNats({ name: 'events collect', ...options.nats });
+      return { nc, messages: await consume(nc, options, settings) };
+    } catch (err) {
+      await nc?.close().catch(() => undefined);
+      const lasting =
+        err instanceof DataError ||
+        err instanceof InvalidArgumentError ||
+        (err instanceof RemoteError && err.lasting);
+      if (lasting || Date.now() + pause > deadline || options.signal?.aborted === true) throw err;
+      if (!told) options.onNotice?.({ kind: 'waiting', reason: messageOf(err) });
+      told = true;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+async function consume(
+  nc: NatsConnection,
+  options: CollectOptions,
+  settings: StreamSettings,
+): Promise<ConsumerMessages> {
+  const jsm = await jetstreamManager(nc);
+  const { workQueue } = await ensureStream(jsm, settings);
+  const durable = options.durable ?? 'mmm-events-collector';
+  await ensureConsumer(jsm, {
+    stream: settings.name,
+    durable,
+    filter: filterOf(settings.prefix, options.jobId),
+    ackWaitMs: options.ackWaitMs ?? 30_000,
+    maxAckPending: options.maxAckPending ?? 10_000,
+    eventsDir: resolveEventsDir(options.dir, process.env).dir,
+    workQueue,
+  });
+  const consumer = await jetstream(nc).consumers.get(settings.name, durable);
+  return consumer.consume({ max_messages: Math.min(1000, options.maxAckPending ?? 10_000) });
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type NodeConnectionOptions,
 } from '@nats-io/transport-node';
 
-import { InvalidArgumentError, RemoteError } from '../format/errors.js';
+import { errnoCode, InvalidArgumentError, RemoteError } from '../format/errors.js';
 
 /**
  * How to reach NATS (docs/deployment.md, Security). Secrets are never options of their own on a
@@ -97,10 +97,18 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
   try {
     return await connect(settings);
   } catch (err) {
-    throw new RemoteError(`cannot connect to NATS at ${serversShown(options.servers)}: ${messageOf(err)}`, {
-      cause: err,
-      hint: 'check the URL, that nats-server runs with -js, and the credentials',
-    });
+    const error = new RemoteError(
+      `cannot connect to NATS at ${serversShown(options.servers)}: ${messageOf(err)}`,
+      {
+        cause: err,
+        hint: 'check the URL, that nats-server runs with -js, and the credentials',
+      },
+    );
+    // A server down or restarting refuses the connection or does not answer; anything else (its
+    // authorization, a certificate) stays so however long one waits.
+    const said = `${String(err)} ${String((err as { cause?: unknown }).cause)} ${errnoCode(err)}`;
+    error.lasting = !/refused|ECONNRESET|EHOSTUNREACH|ENETUNREACH|timeout/i.test(said);
+    throw error;
   }
 }
 

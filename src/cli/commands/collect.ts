@@ -71,6 +71,8 @@ function noticeLine(notice: CollectNotice): string {
   switch (notice.kind) {
     case 'stream':
       return `collecting ${visible(notice.jobId)}/${visible(notice.stream)} from seq ${notice.from}\n`;
+    case 'waiting':
+      return `waiting for NATS: ${visible(notice.reason)}\n`;
     case 'refused':
       return `warning: refused a message on ${visible(notice.subject)}: ${visible(notice.reason)}\n`;
   }
