@@ -5,6 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
+import { createAccount, createOperator, createUser } from '@nats-io/nkeys';
 import { readEvents, RemoteError, type EventRecord } from '../src/index.js';
 import { RemoteEventLog } from '../src/nats/index.js';
 import { defaultStreamSettings, streamConfigOf } from '../src/nats/stream-settings.js';
@@ -432,6 +434,36 @@ describe('events through NATS JetStream', () => {
     });
   });
 
+  it("with a .creds file (a user JWT of an operator-mode account): collected; another account's is refused", async () => {
+    const creds = await makeOperator();
+    const server = await NatsServer.start(creds.config);
+    const dir = tempDir();
+    const stranger = await runCli([
+      'emit',
+      '--nats',
+      server.url,
+      '--nats-creds',
+      creds.stranger,
+      '--job',
+      'c',
+      'deploy_step',
+    ]);
+    assert.equal(stranger.code, 5, stranger.stderr);
+    assert.match(stranger.stderr, /cannot connect to NATS/);
+    assert.doesNotMatch(stranger.stderr, /SUA[A-Z0-9]{20}/, 'no nkey seed is printed');
+    const collector = startCollector(server, dir, ['--nats-creds', creds.user]);
+    const emit = await runCli(['emit', '--nats', server.url, '--job', 'c', 'deploy_step', 'n=1'], {
+      env: { NATS_CREDS: creds.user },
+    });
+    assert.equal(emit.code, 0, emit.stderr);
+    assert.deepEqual(
+      (await collected(dir, 'c', 1)).map((r) => r.data),
+      [{ n: 1 }],
+    );
+    collector.kill('SIGTERM');
+    assert.equal((await collector.exited).code, 0, collector.stderr);
+  });
+
   it("over TLS with the servers' CA; without it the connection is refused, exit 5", async () => {
     const certs = makeCertificates();
     const server = await NatsServer.start(
@@ -517,4 +549,36 @@ function makeCertificates(): { ca: string; cert: string; key: string } {
     file('cert.pem'),
   );
   return { ca: file('ca.pem'), cert: file('cert.pem'), key: file('key.pem') };
+}
+
+/**
+ * An operator-mode server configuration (accounts preloaded, JetStream enabled for the account) and
+ * two .creds files: a user of that account, and a user of an account the server does not know.
+ */
+async function makeOperator(): Promise<{ config: string; user: string; stranger: string }> {
+  const dir = tempDir('mmm-nats-creds-');
+  const operator = createOperator();
+  const system = createAccount();
+  const account = createAccount();
+  const unlimited = {
+    ...{ conn: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, leaf: -1, wildcards: true },
+    ...{ disk_storage: -1, mem_storage: -1, streams: -1, consumer: -1 },
+  };
+  const operatorJwt = await encodeOperator('OP', operator, { system_account: system.getPublicKey() });
+  const systemJwt = await encodeAccount('SYS', system, {}, { signer: operator });
+  const accountJwt = await encodeAccount('A', account, { limits: unlimited }, { signer: operator });
+  const userCreds = (acct: ReturnType<typeof createAccount>) => {
+    const user = createUser();
+    return encodeUser('U', user, acct).then((jwt) => fmtCreds(jwt, user));
+  };
+  fs.writeFileSync(path.join(dir, 'op.jwt'), operatorJwt);
+  fs.writeFileSync(path.join(dir, 'user.creds'), await userCreds(account));
+  fs.writeFileSync(path.join(dir, 'stranger.creds'), await userCreds(createAccount()));
+  const config = [
+    `operator: ${path.join(dir, 'op.jwt')}`,
+    `system_account: ${system.getPublicKey()}`,
+    'resolver: MEMORY',
+    `resolver_preload: {\n ${account.getPublicKey()}: ${accountJwt}\n ${system.getPublicKey()}: ${systemJwt}\n}`,
+  ].join('\n');
+  return { config, user: path.join(dir, 'user.creds'), stranger: path.join(dir, 'stranger.creds') };
 }
