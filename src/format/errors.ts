@@ -65,6 +65,11 @@ export class LogClosedError extends EventsError {
   override readonly kind = 'usage';
 }
 
+/** What was thrown, as an Error (a library may throw anything). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export function errnoCode(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
     return err.code;

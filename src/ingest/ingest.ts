@@ -1,4 +1,4 @@
-import { EventValidationError } from '../format/errors.js';
+import { EventValidationError, toError } from '../format/errors.js';
 import type { EventInput } from '../format/schema/input.js';
 import type { AppendOutcome, EventLog } from '../write/writer.js';
 
@@ -188,7 +188,7 @@ function start(log: IngestLog, chunk: LineChunk): Pending {
     },
     // The log was closed under us: every event of the chunk is refused with that.
     (err: unknown) => {
-      const error = err instanceof Error ? err : new Error(String(err));
+      const error = toError(err);
       pending.outcomes = new Array<AppendOutcome>(count).fill(error);
     },
   );

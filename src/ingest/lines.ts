@@ -1,3 +1,5 @@
+import { toError } from '../format/errors.js';
+
 /** A line that has no text: why (it is too long, or not UTF-8). */
 export interface LineProblem {
   problem: string;
@@ -95,7 +97,7 @@ export async function* untilAborted<T>(
                 },
                 (err: unknown) => {
                   signal.removeEventListener('abort', onAbort);
-                  reject(err instanceof Error ? err : new Error(String(err)));
+                  reject(toError(err));
                 },
               );
             });

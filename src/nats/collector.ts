@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { parseMicros } from '../format/clock.js';
 import { DataError, InvalidArgumentError, RemoteError } from '../format/errors.js';
 import { TAIL_WINDOW } from '../write/recover-tail.js';
-import { validateEvent, type EventInput } from '../format/schema/input.js';
+import { validateEvent, type EventInput, type ValidatedEvent } from '../format/schema/input.js';
 import { resolveEventsDir } from '../storage/events-dir.js';
 import { EventLog } from '../write/writer.js';
 import { ensureConsumer } from './consumer.js';
@@ -177,19 +177,19 @@ class Collector {
   private async take(message: JsMsg): Promise<void> {
     const where = parseSubject(this.prefix, message.subject);
     const event = decodeRemoteEvent(message.string());
-    const problem =
+    const checked =
       where === undefined
         ? 'not a subject of a job and stream'
         : typeof event === 'string'
           ? event
           : event.job_id !== where.jobId || event.stream !== where.stream
             ? `an event of ${event.job_id}/${event.stream} on the subject of ${where.jobId}/${where.stream}`
-            : invalidity(event);
-    if (problem !== undefined || where === undefined || typeof event === 'string') {
-      this.refuse(message, problem ?? 'refused');
+            : validated(event);
+    if (typeof checked === 'string' || where === undefined || typeof event === 'string') {
+      this.refuse(message, typeof checked === 'string' ? checked : 'refused');
       return;
     }
-    this.write(await this.logOf(where.jobId, where.stream), message, event);
+    this.write(await this.logOf(where.jobId, where.stream), message, checked, event.ts);
   }
 
   /**
@@ -197,10 +197,10 @@ class Collector {
    * message once it is durable; an id already in the log (a redelivery) is acknowledged, not written.
    * A failure stops the collector: the message is not acknowledged, JetStream keeps it.
    */
-  private write(log: EventLog, message: JsMsg, event: RemoteEvent): void {
+  private write(log: EventLog, message: JsMsg, event: ValidatedEvent, ts: string): void {
     const bytes = message.data.length;
     this.inFlightBytes += bytes;
-    const written = log.appendAt(inputOf(event), parseMicros(event.ts)).then(
+    const written = log.appendAt(event, parseMicros(ts)).then(
       async ({ duplicate }) => {
         if (duplicate) this.result.duplicates++;
         else this.result.collected++;
@@ -258,11 +258,13 @@ function inputOf(event: RemoteEvent): EventInput {
   return input as unknown as EventInput;
 }
 
-/** Why append() would refuse the event, or undefined: checked before it takes a seq. */
-function invalidity(event: RemoteEvent): string | undefined {
+/**
+ * The event as append() validates it (checked before its job's log is opened), or why it is refused.
+ * The collector's writer appends it as it is, validated once.
+ */
+function validated(event: RemoteEvent): ValidatedEvent | string {
   try {
-    validateEvent(inputOf(event));
-    return undefined;
+    return validateEvent(inputOf(event));
   } catch (err) {
     return (err as Error).message;
   }

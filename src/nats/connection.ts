@@ -36,7 +36,7 @@ export interface NatsOptions {
 
 /** The servers as they may be shown: without any user info a URL carries. */
 export function serversShown(servers: string | string[]): string {
-  return (Array.isArray(servers) ? servers : [servers]).map((s) => s.replace(/\/\/[^@/]*@/, '//')).join(',');
+  return (Array.isArray(servers) ? servers : [servers]).map(withoutUserInfo).join(',');
 }
 
 /** A secret from the option, else the environment variable, else the file the `_FILE` variable names. */
@@ -114,6 +114,10 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
 
 /** An error's message without user info a URL in it may carry. */
 export function messageOf(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/\/\/[^@/\s]*@/g, '//');
+  return withoutUserInfo(err instanceof Error ? err.message : String(err));
+}
+
+/** Text with the user info of every URL in it (`nats://user:pass@host`) taken out. */
+function withoutUserInfo(text: string): string {
+  return text.replace(/\/\/[^@/\s]*@/g, '//');
 }

@@ -9,13 +9,13 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { nowMicros } from '../format/clock.js';
-import { InvalidArgumentError, LogClosedError, RemoteError } from '../format/errors.js';
+import { InvalidArgumentError, LogClosedError, RemoteError, toError } from '../format/errors.js';
 import { assertValidId, sanitizeIdPart } from '../format/ids.js';
 import { validateEvent, type EventInput, type ValidatedEvent } from '../format/schema/input.js';
 import type { AppendOutcome } from '../write/batch-writer.js';
 import { currentCorrelation } from '../write/correlation.js';
 import { recordOf } from '../write/former.js';
-import type { Receipt } from '../write/options.js';
+import { positive, type Receipt } from '../write/options.js';
 import { connectNats, type NatsOptions } from './connection.js';
 import { publishWithRetry, streamOfSubject } from './publish.js';
 import { defaultStreamSettings, ensureStream } from './stream-settings.js';
@@ -98,7 +98,7 @@ export class RemoteEventLog {
   async appendMany(events: readonly EventInput[]): Promise<AppendOutcome[]> {
     if (this.closed) throw this.closedError();
     if (!Array.isArray(events)) throw new InvalidArgumentError('appendMany takes an array of events');
-    const outcomes = events.map((event) => this.append(event).catch((err: unknown) => asError(err)));
+    const outcomes = events.map((event) => this.append(event).catch((err: unknown) => toError(err)));
     return Promise.all(outcomes);
   }
 
@@ -167,16 +167,6 @@ async function ensureStreamFor(jsm: JetStreamManager, subject: string, prefix: s
       throw err;
     });
   });
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0)
-    throw new InvalidArgumentError(`${name} must be a positive number`);
-  return value;
 }
 
 /** A counting semaphore whose waiters are served in order (publishes keep their order). */

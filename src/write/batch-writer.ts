@@ -1,4 +1,4 @@
-import { errnoCode, EventsError, WriteError } from '../format/errors.js';
+import { errnoCode, EventsError, toError, WriteError } from '../format/errors.js';
 import type { ValidatedEvent } from '../format/schema/input.js';
 import type { SyncFlushable } from './exit-hook.js';
 import type { EventFormer } from './former.js';
@@ -76,7 +76,7 @@ export class GroupWaiter implements Waiter {
 
   failed(index: number, error: unknown): void {
     this.single?.get(index)?.failed(index, error);
-    this.settle(index, error instanceof Error ? error : new Error(String(error)));
+    this.settle(index, toError(error));
   }
 
   /** A promise of entry `index` alone, for the ids a retry may repeat. */

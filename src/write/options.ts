@@ -154,7 +154,7 @@ function atMost(name: string, value: number, limit: number): number {
   return value;
 }
 
-function positive(name: string, value: number): number {
+export function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0)
     throw new InvalidArgumentError(`${name} must be a positive number`);
   return value;

@@ -111,27 +111,36 @@ export class EventLog {
   }
 
   /**
-   * @internal `events collect`'s append (src/nats/collector.ts): an event a remote writer formed keeps
-   * the time it was given there (never earlier than the stream's last, format.md section 2).
+   * @internal `events collect`'s append (src/nats/collector.ts) of an event it has validated: an event
+   * a remote writer formed keeps the time it was given there (never earlier than the stream's last,
+   * format.md section 2).
    * `duplicate`: its id was already written (a redelivery), and nothing was written now.
    */
-  appendAt(event: EventInput, tsUs: number): Promise<{ receipt: Receipt; duplicate: boolean }> {
+  appendAt(valid: ValidatedEvent, tsUs: number): Promise<{ receipt: Receipt; duplicate: boolean }> {
     if (this.closed) return Promise.reject(this.closedError());
-    const id = (event as { id?: unknown }).id;
-    const earlier = typeof id === 'string' ? this.ids.get(id) : undefined;
+    const earlier = valid.id === undefined ? undefined : this.ids.get(valid.id);
     if (earlier !== undefined) return earlier.then((receipt) => ({ receipt, duplicate: true }));
     const waiter = new OneWaiter();
-    this.appendTo(event, waiter, 0, tsUs);
+    this.appendValid(valid, waiter, 0, tsUs);
     return waiter.promise.then((receipt) => ({ receipt, duplicate: false }));
   }
 
-  private appendTo(event: unknown, waiter: OneWaiter | GroupWaiter, index: number, tsUs?: number): void {
+  private appendTo(event: unknown, waiter: OneWaiter | GroupWaiter, index: number): void {
     let valid: ValidatedEvent;
     try {
       valid = validateEvent(event);
     } catch (err) {
       return waiter.failed(index, err);
     }
+    this.appendValid(valid, waiter, index);
+  }
+
+  private appendValid(
+    valid: ValidatedEvent,
+    waiter: OneWaiter | GroupWaiter,
+    index: number,
+    tsUs?: number,
+  ): void {
     if (valid.id !== undefined) {
       const earlier = this.ids.get(valid.id);
       if (earlier !== undefined) {
