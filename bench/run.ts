@@ -3,6 +3,8 @@ import { benchNats } from './nats.js';
 import { benchQuery } from './query.js';
 import { benchTail } from './tail.js';
 import { benchSegments } from './segments.js';
+import { benchScan } from './scan.js';
+import { benchStartup } from './startup.js';
 import { benchStats } from './stats.js';
 import { benchWrite } from './write.js';
 
@@ -15,6 +17,8 @@ const benches: Record<string, () => Promise<void>> = {
   stats: benchStats,
   ingest: benchIngest,
   nats: benchNats,
+  startup: benchStartup,
+  scan: benchScan,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {

@@ -36,13 +36,8 @@ export {
   type BuiltinEventType,
   type EventData,
 } from './format/schema/data.js';
-export {
-  recordSchema,
-  SEVERITIES,
-  defaultSeverity,
-  type EventRecord,
-  type Severity,
-} from './format/schema/envelope.js';
+export { SEVERITIES, defaultSeverity, type Severity } from './format/schema/envelope.js';
+export { recordSchema, type EventRecord } from './format/schema/record-schema.js';
 export type { EventInput, BuiltinEventInput, CustomEventInput, JsonValue } from './format/schema/input.js';
 export { genesisHash, hashLine } from './format/chain.js';
 export { readManifest, type Manifest } from './storage/manifest.js';

@@ -198,7 +198,10 @@ describe('events through NATS JetStream', () => {
     const printed = await tail.waitForLines(records.length, 30_000);
     assert.equal((JSON.parse(printed[0] as string) as { job_id: string }).job_id, 'live');
     const jobs = await runCli(['jobs', '--dir', dir]);
-    assert.match(jobs.stdout, new RegExp(`live .* ${records.length} `));
+    // The collector goes on with what the agent published and never saw acknowledged: at least these.
+    const shown = /live +│ running .*│ (\d+) +│/.exec(jobs.stdout);
+    assert.ok(shown !== null, jobs.stdout);
+    assert.ok(Number(shown[1]) >= records.length, jobs.stdout);
     collector.kill('SIGTERM');
     tail.kill('SIGTERM');
     await Promise.all([collector.exited, tail.exited]);

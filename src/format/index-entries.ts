@@ -1,48 +1,97 @@
-import { z } from 'zod';
-
 /**
  * The entries of a segment's `.idx` (format.md section 8): a block entry per block of whole lines,
- * then a seal entry once the segment is sealed. Pure: what the entries are and how one is checked.
+ * then a seal entry once the segment is sealed. Pure: what the entries are and how one is checked
+ * (by hand, not zod: every read opens indexes, and zod is loaded only by the commands that validate
+ * input).
  */
 
 export const DEFAULT_BLOCK_BYTES = 128 * 1024;
 
-const range = z.tuple([z.int().nonnegative(), z.int().nonnegative()]);
-const tsRange = z.tuple([z.string(), z.string()]);
+type Range = [number, number];
 
-export const blockEntrySchema = z.strictObject({
-  block: z.int().nonnegative(),
+export interface BlockEntry {
+  block: number;
   /** First and last seq in the block. */
-  seq: range,
+  seq: Range;
   /** Index of the block's first line in the segment, and its number of lines. */
-  lines: range,
+  lines: Range;
   /** Byte offsets in the plain segment: [start, end). */
-  off: range,
+  off: Range;
   /** Offsets of the block's gzip member in the `.jsonl.gz`: [start, end), once compressed. */
-  gz: range.optional(),
-  ts: tsRange,
-  types: z.array(z.string()),
-  agents: z.array(z.string()),
-});
+  gz?: Range;
+  ts: [string, string];
+  types: string[];
+  agents: string[];
+}
 
-export const sealEntrySchema = z.strictObject({
-  seal: z.literal(true),
-  count: z.int().nonnegative(),
-  seq: range,
-  ts: tsRange,
-  bytes: z.int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  last_hash: z.string(),
-  types: z.record(z.string(), z.int()),
-  agents: z.record(z.string(), z.int()),
-});
+export interface SealEntry {
+  seal: true;
+  count: number;
+  seq: Range;
+  ts: [string, string];
+  bytes: number;
+  sha256: string;
+  last_hash: string;
+  types: Record<string, number>;
+  agents: Record<string, number>;
+}
 
-export type BlockEntry = z.infer<typeof blockEntrySchema>;
-export type SealEntry = z.infer<typeof sealEntrySchema>;
+export interface SegmentIndex {
+  blocks: BlockEntry[];
+  seal: SealEntry | undefined;
+}
 
-/** The fields of each kind of entry, from its schema. */
-export const BLOCK_FIELDS = Object.keys(blockEntrySchema.shape) as (keyof BlockEntry)[];
-export const SEAL_FIELDS = Object.keys(sealEntrySchema.shape) as (keyof SealEntry)[];
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function isRange(value: unknown): value is Range {
+  return Array.isArray(value) && value.length === 2 && isCount(value[0]) && isCount(value[1]);
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+const isTsRange = (value: unknown) => isStrings(value) && value.length === 2;
+
+/** An object of counts: a seal's `types` and `agents`. */
+function isCounts(value: unknown): value is Record<string, number> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((n) => Number.isSafeInteger(n))
+  );
+}
+
+type Checks<T> = { [K in keyof T]-?: (value: unknown) => boolean };
+
+/** Each field of a block entry, in the order it is written, and its check. */
+const BLOCK_CHECKS: Checks<BlockEntry> = {
+  block: isCount,
+  seq: isRange,
+  lines: isRange,
+  off: isRange,
+  gz: (value) => value === undefined || isRange(value),
+  ts: isTsRange,
+  types: isStrings,
+  agents: isStrings,
+};
+
+/** Each field of a seal entry, in the order it is written, and its check. */
+const SEAL_CHECKS: Checks<SealEntry> = {
+  seal: (value) => value === true,
+  count: isCount,
+  seq: isRange,
+  ts: isTsRange,
+  bytes: isCount,
+  sha256: (value) => typeof value === 'string' && /^[0-9a-f]{64}$/.test(value),
+  last_hash: (value) => typeof value === 'string',
+  types: isCounts,
+  agents: isCounts,
+};
+
+export const BLOCK_FIELDS = Object.keys(BLOCK_CHECKS) as (keyof BlockEntry)[];
+export const SEAL_FIELDS = Object.keys(SEAL_CHECKS) as (keyof SealEntry)[];
 /** What `checkSegmentIndex` compares with a scan: all but the block's number and its gzip member (not in a plain scan). */
 export const CHECKED_BLOCK_FIELDS = BLOCK_FIELDS.filter(
   (f): f is Exclude<keyof BlockEntry, 'block' | 'gz'> => f !== 'block' && f !== 'gz',
@@ -51,43 +100,20 @@ export const CHECKED_SEAL_FIELDS = SEAL_FIELDS.filter(
   (f): f is Exclude<keyof SealEntry, 'seal'> => f !== 'seal',
 );
 
-export interface SegmentIndex {
-  blocks: BlockEntry[];
-  seal: SealEntry | undefined;
-}
-
-function isRange(value: unknown): value is [number, number] {
+/** Whether `value` is an object with exactly the fields of `checks` (optional ones may be absent), each valid. */
+function matches<T>(value: unknown, checks: Checks<T>, fields: readonly (keyof T)[]): value is T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const entry = value as Record<string, unknown>;
   return (
-    Array.isArray(value) &&
-    value.length === 2 &&
-    Number.isSafeInteger(value[0]) &&
-    Number.isSafeInteger(value[1]) &&
-    (value[0] as number) >= 0 &&
-    (value[1] as number) >= 0
+    Object.keys(entry).every((k) => Object.hasOwn(checks, k)) &&
+    fields.every((field) => checks[field](entry[field as string]))
   );
 }
-
-function isStrings(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
-/** blockEntrySchema field by field, without zod: an index has one entry per 128 KiB of log. */
-const BLOCK_CHECKS: { [K in keyof BlockEntry]-?: (value: unknown) => boolean } = {
-  block: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
-  seq: isRange,
-  lines: isRange,
-  off: isRange,
-  gz: (value) => value === undefined || isRange(value),
-  ts: (value) => isStrings(value) && value.length === 2,
-  types: isStrings,
-  agents: isStrings,
-};
 
 export function isBlockEntry(value: unknown): value is BlockEntry {
-  if (typeof value !== 'object' || value === null) return false;
-  const b = value as Record<string, unknown>;
-  return (
-    Object.keys(b).every((k) => Object.hasOwn(BLOCK_CHECKS, k)) &&
-    BLOCK_FIELDS.every((field) => BLOCK_CHECKS[field](b[field]))
-  );
+  return matches(value, BLOCK_CHECKS, BLOCK_FIELDS);
+}
+
+export function isSealEntry(value: unknown): value is SealEntry {
+  return matches(value, SEAL_CHECKS, SEAL_FIELDS);
 }

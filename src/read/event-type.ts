@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../format/errors.js';
 import { linesOf, rangeChunks, type ReadStats } from '../storage/line-reader.js';
 import { parseRecord } from '../format/record.js';
 import { readableSegments, currentSegmentFile } from '../storage/segments.js';
-import { BUILTIN_EVENT_TYPES, isBuiltinEventType } from '../format/schema/data.js';
+import { BUILTIN_EVENT_TYPES, isBuiltinEventType } from '../format/schema/event-types.js';
 import { EVENT_TYPE_PATTERN } from '../format/schema/envelope.js';
 import { readIndexTail, readSegmentIndex } from '../storage/segment-index.js';
 import { listJobIds, openJob } from '../storage/jobs-dir.js';

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseMicros } from '../format/clock.js';
 import { listSegments } from '../storage/segments.js';
-import { z } from 'zod';
 import { readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
 import { readEvents } from './reader.js';
 import { JOB_SUMMARY_FILE } from '../format/paths.js';
@@ -34,31 +33,54 @@ export interface JobStatus {
   indexProblems: string[];
 }
 
-/**
- * A file that does not match (one written before `damaged` and `indexProblems` were kept) is stale
- * like a changed log: the summary is computed again and the file rewritten.
- */
-const summarySchema = z.strictObject({
-  version: z.literal(1),
-  /** The segments (name and size) the summary was computed from: any change makes it stale. */
-  fingerprint: z.string(),
-  summary: z.strictObject({
-    lifecycle: z.enum(['completed', 'failed', 'paused']).nullable(),
-    itemsDone: z.int(),
-    itemsFailed: z.int(),
-    itemsTotal: z.int().nullable(),
-    agents: z.int(),
-    firstTs: z.string().nullable(),
-    lastTs: z.string().nullable(),
-    events: z.int(),
-    bytes: z.int(),
-    corrupt: z.int(),
-    damaged: z.array(z.string()),
-    indexProblems: z.array(z.string()),
-  }),
-});
+/** What `index.json` keeps of a job (JOB_SUMMARY_FILE), computed from its segments. */
+interface Summary {
+  lifecycle: 'completed' | 'failed' | 'paused' | null;
+  itemsDone: number;
+  itemsFailed: number;
+  itemsTotal: number | null;
+  agents: number;
+  firstTs: string | null;
+  lastTs: string | null;
+  events: number;
+  bytes: number;
+  corrupt: number;
+  damaged: string[];
+  indexProblems: string[];
+}
 
-type Summary = z.infer<typeof summarySchema>['summary'];
+const SUMMARY_CHECKS: { [K in keyof Summary]: (value: unknown) => boolean } = {
+  lifecycle: (v) => v === null || v === 'completed' || v === 'failed' || v === 'paused',
+  itemsDone: Number.isSafeInteger,
+  itemsFailed: Number.isSafeInteger,
+  itemsTotal: (v) => v === null || Number.isSafeInteger(v),
+  agents: Number.isSafeInteger,
+  firstTs: (v) => v === null || typeof v === 'string',
+  lastTs: (v) => v === null || typeof v === 'string',
+  events: Number.isSafeInteger,
+  bytes: Number.isSafeInteger,
+  corrupt: Number.isSafeInteger,
+  damaged: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
+  indexProblems: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
+};
+
+/**
+ * The summary of an `index.json` written for `fingerprint` (the segments, names and sizes, it was
+ * computed from). A file that does not match exactly (another fingerprint, or one written before
+ * `damaged` and `indexProblems` were kept) is stale like a changed log: the summary is computed again.
+ */
+function summaryOf(value: unknown, fingerprint: string): Summary | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const file = value as { version?: unknown; fingerprint?: unknown; summary?: unknown };
+  if (Object.keys(file).length !== 3 || file.version !== 1 || file.fingerprint !== fingerprint)
+    return undefined;
+  const summary = file.summary as Record<string, unknown> | null;
+  if (typeof summary !== 'object' || summary === null) return undefined;
+  const fields = Object.keys(SUMMARY_CHECKS) as (keyof Summary)[];
+  const exact =
+    Object.keys(summary).length === fields.length && fields.every((f) => SUMMARY_CHECKS[f](summary[f]));
+  return exact ? (summary as unknown as Summary) : undefined;
+}
 
 /**
  * One row of `events jobs`. A job's log is read once and summarised in its `index.json`; later calls
@@ -100,10 +122,7 @@ async function fingerprintOf(jobDir: string): Promise<string> {
 
 async function readSummary(jobDir: string, fingerprint: string): Promise<Summary | undefined> {
   try {
-    const parsed = summarySchema.safeParse(
-      JSON.parse(await readRegularFile(path.join(jobDir, JOB_SUMMARY_FILE))),
-    );
-    return parsed.success && parsed.data.fingerprint === fingerprint ? parsed.data.summary : undefined;
+    return summaryOf(JSON.parse(await readRegularFile(path.join(jobDir, JOB_SUMMARY_FILE))), fingerprint);
   } catch {
     return undefined;
   }

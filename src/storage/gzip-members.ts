@@ -1,15 +1,18 @@
+import type { TransformOptions } from 'node:stream';
 import zlib from 'node:zlib';
 import { countRead, type ReadStats } from './read-stats.js';
 import { withFile } from './segment-io.js';
 
 /** Compressed bytes read at a time, and the most an inflater gives at once. */
 const GZ_CHUNK = 64 * 1024;
+/** Decompressed bytes an inflater may hold that the reader has not taken yet. */
+const READ_AHEAD = 256 * 1024;
 
 /**
  * The decompressed bytes of the gzip members in [from, to) of a `.gz` (to its end when `to` is
  * Infinity), a piece at a time. The compressed bytes are read on demand, a chunk at a time (open,
  * read, close), and fed to an inflater: a read suspended between pieces holds no descriptor. The
- * inflater stops while its output is not taken, so memory stays at a few pieces whatever the ratio.
+ * inflater stops once READ_AHEAD of its output is not taken, so memory stays bounded whatever the ratio.
  */
 export async function* inflatedPieces(
   file: string,
@@ -17,7 +20,13 @@ export async function* inflatedPieces(
   to: number,
   stats: ReadStats,
 ): AsyncGenerator<Buffer> {
-  const inflater = zlib.createGunzip({ chunkSize: GZ_CHUNK });
+  // The inflater runs on the thread pool up to READ_AHEAD ahead of the reader, so that decompressing
+  // the next pieces overlaps with parsing this one (a scan of gzip segments was half idle without).
+  const options: zlib.ZlibOptions & TransformOptions = {
+    chunkSize: GZ_CHUNK,
+    readableHighWaterMark: READ_AHEAD,
+  };
+  const inflater = zlib.createGunzip(options);
   const output = inflater[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let next = output.next();
   /** The input last written, until the inflater has taken all of it. */

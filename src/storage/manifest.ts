@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { uuidv7 } from '../format/uuid7.js';
-import { z } from 'zod';
 import { DataError, errnoCode } from '../format/errors.js';
 import {
   createFileExclusive,
@@ -11,32 +10,35 @@ import {
 } from './fsutil.js';
 import { MANIFEST_FILE } from '../format/paths.js';
 
-const streamStartSchema = z.object({ seq: z.int().positive(), prev: z.string() });
-const streamRecordSchema = z.object({ newest_segment: z.int().positive() });
+/** Where a stream begins: its first seq and the `prev` of its first line. */
+export interface StreamStart {
+  seq: number;
+  prev: string;
+}
+
+export interface StreamRecord {
+  newest_segment: number;
+}
 
 /** LOG.json: the identity of a job's log and where each stream begins (docs/format.md section 3). */
-export const manifestSchema = z.object({
-  format: z.literal('mmm-events'),
-  version: z.literal(1),
-  log_id: z.string().min(1),
-  job_id: z.string().min(1),
-  created: z.string(),
-  start: z.record(z.string(), streamStartSchema),
+export interface Manifest {
+  format: 'mmm-events';
+  version: 1;
+  log_id: string;
+  job_id: string;
+  created: string;
+  start: Record<string, StreamStart>;
   /**
    * Every stream the log has begun, with the base seq of its newest segment, recorded before the first
    * line is written there (format.md section 3): what lets verify name a stream or segment that is gone.
    * Absent in logs written before it existed; a writer that opens such a log records every stream.
    */
-  streams: z.record(z.string(), streamRecordSchema).optional(),
+  streams?: Record<string, StreamRecord>;
   /** `hmac-sha256`: `prev` is an HMAC with a key the writers hold (format.md section 5). Default sha256. */
-  chain: z.enum(['sha256', 'hmac-sha256']).optional(),
+  chain?: 'sha256' | 'hmac-sha256';
   /** For a keyed chain: an HMAC of a fixed text, to tell the right key from a wrong one. */
-  key_check: z.string().optional(),
-});
-
-export type Manifest = z.infer<typeof manifestSchema>;
-export type StreamStart = z.infer<typeof streamStartSchema>;
-export type StreamRecord = z.infer<typeof streamRecordSchema>;
+  key_check?: string;
+}
 
 export async function readManifest(jobDir: string): Promise<Manifest | undefined> {
   const file = path.join(jobDir, MANIFEST_FILE);
@@ -66,17 +68,74 @@ function parseManifest(file: string, text: string): Manifest {
   } catch {
     throw new DataError(`${file} is not valid JSON`);
   }
-  const result = manifestSchema.safeParse(parsed);
-  if (!result.success) {
+  const manifest = manifestOf(parsed);
+  if (typeof manifest === 'string') {
     const version = (parsed as { version?: unknown } | null)?.version;
     if (version !== undefined && version !== 1) {
       throw new DataError(`${file} has format version ${String(version)}; this mmm-events reads version 1`, {
         hint: 'upgrade mmm-events to read this log',
       });
     }
-    throw new DataError(`${file} is not a valid manifest: ${result.error.issues[0]?.message ?? 'invalid'}`);
+    throw new DataError(`${file} is not a valid manifest: ${manifest}`);
   }
-  return result.data;
+  return manifest;
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string';
+const isPositive = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
+
+/** An object whose every value passes `check`; its own copy (only plain data is kept). */
+function recordOf<T>(value: unknown, check: (entry: Record<string, unknown>) => T | undefined) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const out: Record<string, T> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    const checked =
+      typeof entry === 'object' && entry !== null ? check(entry as Record<string, unknown>) : undefined;
+    if (checked === undefined) return undefined;
+    out[key] = checked;
+  }
+  return out;
+}
+
+/**
+ * The manifest in `value`, with only its known fields (others are dropped, as a reader of a later
+ * minor version would); else the first thing wrong with it. Checked by hand: every command reads it.
+ */
+function manifestOf(value: unknown): Manifest | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const m = value as Record<string, unknown>;
+  if (m.format !== 'mmm-events') return 'format: expected "mmm-events"';
+  if (m.version !== 1) return 'version: expected 1';
+  for (const field of ['log_id', 'job_id'] as const) {
+    if (!isText(m[field]) || m[field] === '') return `${field}: expected a non-empty string`;
+  }
+  if (!isText(m.created)) return 'created: expected a string';
+  const start = recordOf(m.start, (s) =>
+    isPositive(s.seq) && isText(s.prev) ? { seq: s.seq, prev: s.prev } : undefined,
+  );
+  if (start === undefined) return 'start: expected {stream: {seq, prev}}';
+  const streams =
+    m.streams === undefined
+      ? undefined
+      : recordOf(m.streams, (s) =>
+          isPositive(s.newest_segment) ? { newest_segment: s.newest_segment } : undefined,
+        );
+  if (m.streams !== undefined && streams === undefined) return 'streams: expected {stream: {newest_segment}}';
+  if (m.chain !== undefined && m.chain !== 'sha256' && m.chain !== 'hmac-sha256') {
+    return 'chain: expected "sha256" or "hmac-sha256"';
+  }
+  if (m.key_check !== undefined && !isText(m.key_check)) return 'key_check: expected a string';
+  return {
+    format: 'mmm-events',
+    version: 1,
+    log_id: m.log_id as string,
+    job_id: m.job_id as string,
+    created: m.created,
+    start,
+    ...(streams === undefined ? {} : { streams }),
+    ...(m.chain === undefined ? {} : { chain: m.chain }),
+    ...(m.key_check === undefined ? {} : { key_check: m.key_check }),
+  };
 }
 
 /** Reads LOG.json, creating it first if this is a new job; safe when several processes race. */

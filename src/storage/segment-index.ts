@@ -16,16 +16,14 @@ import {
   CHECKED_SEAL_FIELDS,
   DEFAULT_BLOCK_BYTES,
   isBlockEntry,
-  sealEntrySchema,
+  isSealEntry,
   type BlockEntry,
   type SealEntry,
   type SegmentIndex,
 } from '../format/index-entries.js';
 
 export {
-  blockEntrySchema,
   DEFAULT_BLOCK_BYTES,
-  sealEntrySchema,
   type BlockEntry,
   type SealEntry,
   type SegmentIndex,
@@ -131,13 +129,9 @@ export async function readSegmentIndex(
       if (i === lines.length - 1) break;
       return { problem: `line ${i + 1} is not JSON` };
     }
-    // Blocks are many: checked by hand (as zod would, for the fields readers use); the seal by zod.
     if (isBlockEntry(value)) blocks.push(value);
-    else {
-      const asSeal = sealEntrySchema.safeParse(value);
-      if (!asSeal.success) return { problem: `line ${i + 1} is not an index entry` };
-      seal = asSeal.data;
-    }
+    else if (isSealEntry(value)) seal = value;
+    else return { problem: `line ${i + 1} is not an index entry` };
   }
   const compressed = isCompressed(segmentFile);
   if (compressed && seal === undefined) return { problem: 'a compressed segment without a seal' };
@@ -242,10 +236,10 @@ export async function readIndexTail(
     const [blockLine, sealLine] = lines.slice(-2);
     if (lines.length < 2 || blockLine === undefined || sealLine === undefined) return undefined;
     const lastBlock: unknown = JSON.parse(blockLine);
-    const seal = sealEntrySchema.safeParse(JSON.parse(sealLine));
-    if (!seal.success || !isBlockEntry(lastBlock) || lastBlock.off[1] !== seal.data.bytes) return undefined;
+    const seal: unknown = JSON.parse(sealLine);
+    if (!isSealEntry(seal) || !isBlockEntry(lastBlock) || lastBlock.off[1] !== seal.bytes) return undefined;
     const ends = isCompressed(segmentFile) ? lastBlock.gz?.[1] : lastBlock.off[1];
-    return ends === fileBytes ? { seal: seal.data, lastBlock } : undefined;
+    return ends === fileBytes ? { seal, lastBlock } : undefined;
   } catch {
     return undefined;
   } finally {

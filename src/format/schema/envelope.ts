@@ -1,8 +1,12 @@
-import { z } from 'zod';
 import { builtinSpec } from './event-types.js';
-import { severitySchema, type Severity } from './severity.js';
+import type { EventRecord } from './record-schema.js';
+import type { Severity } from './severity.js';
 
-export { SEVERITIES, severitySchema, severityRank, type Severity } from './severity.js';
+export { SEVERITIES, isSeverity, severityRank, type Severity } from './severity.js';
+export type { EventRecord } from './record-schema.js';
+
+// No zod here: this module is on every command's path, and zod is only loaded by the commands that
+// validate input (docs/benchmarks.md, start-up).
 
 /** snake_case, as on disk (docs/format.md section 2). */
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
@@ -14,28 +18,23 @@ export function defaultSeverity(type: string): Severity {
   return builtinSpec(type)?.severity ?? 'info';
 }
 
+export type EnvelopeField = keyof EventRecord;
+
 /**
- * One line of the log, as read back: the envelope of format v1. Its fields are in their order on disk
- * (format.md section 2): ENVELOPE_FIELDS, the serializer and the export's columns follow it.
+ * The envelope fields in their order on disk (format.md section 2): recordSchema, the serializer and
+ * the export's columns follow it (each checks itself against it).
  */
-export const recordSchema = z.object({
-  seq: z.int().positive(),
-  ts: z.string().regex(TS_PATTERN),
-  id: z.string().min(1),
-  job_id: z.string().min(1),
-  stream: z.string().min(1),
-  event_type: z.string().regex(EVENT_TYPE_PATTERN),
-  severity: severitySchema,
-  agent_id: z.string().optional(),
-  correlation_id: z.string(),
-  data: z.json(),
-  meta: z.record(z.string(), z.json()).optional(),
-  prev: z.string().regex(/^[0-9a-f]{32}$/),
-});
-
-export type EventRecord = z.infer<typeof recordSchema>;
-
-export type EnvelopeField = keyof typeof recordSchema.shape;
-
-/** The envelope fields in their order on disk: that of recordSchema. */
-export const ENVELOPE_FIELDS = Object.keys(recordSchema.shape) as readonly EnvelopeField[];
+export const ENVELOPE_FIELDS = [
+  'seq',
+  'ts',
+  'id',
+  'job_id',
+  'stream',
+  'event_type',
+  'severity',
+  'agent_id',
+  'correlation_id',
+  'data',
+  'meta',
+  'prev',
+] as const satisfies readonly EnvelopeField[];

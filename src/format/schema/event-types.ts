@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type * as z from 'zod';
 import type { Severity } from './severity.js';
 import { count as length, duration, item, quote, str, type Data } from './summary-text.js';
 
@@ -8,8 +8,11 @@ import { count as length, duration, item, quote, str, type Data } from './summar
  * replay, stats and job status (their switches end in an exhaustive `never` check).
  */
 export interface EventTypeSpec {
-  /** The type's `data`: strict, unknown fields are rejected. */
-  data: z.ZodType;
+  /**
+   * The type's `data` schema (strict: unknown fields are rejected), built from zod when first used
+   * (data.ts): the commands that only read never load zod.
+   */
+  data: (zod: Zod) => z.ZodType;
   /** The severity of an event that does not give one. */
   severity: Severity;
   /** Whether the envelope must carry `agent_id` (the event is about an agent). */
@@ -18,123 +21,126 @@ export interface EventTypeSpec {
   summary: (d: Data) => string;
 }
 
-const count = z.int().nonnegative();
-const version = z.int().nonnegative();
-const ms = z.number().nonnegative();
+type Zod = typeof z;
+const count = (zod: Zod) => zod.int().nonnegative();
+const version = (zod: Zod) => zod.int().nonnegative();
+const ms = (zod: Zod) => zod.number().nonnegative();
 /** Agent and worktree events may name the work item they are about; replay uses it. */
-const itemRef = { item_id: z.string().min(1).optional() };
+const itemRef = (zod: Zod) => ({ item_id: zod.string().min(1).optional() });
 
 /** The 18 built-in event types (the spec's MapReduceEvent), keyed by type name. */
 export const BUILTIN_EVENT_TABLE = {
   job_started: {
-    data: z.strictObject({ config: z.record(z.string(), z.json()), total_items: count }),
+    data: (z) => z.strictObject({ config: z.record(z.string(), z.json()), total_items: count(z) }),
     severity: 'info',
     agent: 'optional',
     summary: (d) => `total_items=${str(d.total_items)}`,
   },
   job_completed: {
-    data: z.strictObject({ duration_ms: ms, success_count: count, failure_count: count }),
+    data: (z) => z.strictObject({ duration_ms: ms(z), success_count: count(z), failure_count: count(z) }),
     severity: 'info',
     agent: 'optional',
     summary: (d) =>
       `succeeded=${str(d.success_count)} failed=${str(d.failure_count)} duration=${duration(d.duration_ms)}`,
   },
   job_failed: {
-    data: z.strictObject({ error: z.string(), partial_results: count }),
+    data: (z) => z.strictObject({ error: z.string(), partial_results: count(z) }),
     severity: 'error',
     agent: 'optional',
     summary: (d) => `error=${quote(d.error)} partial_results=${str(d.partial_results)}`,
   },
   job_paused: {
-    data: z.strictObject({ checkpoint_version: version }),
+    data: (z) => z.strictObject({ checkpoint_version: version(z) }),
     severity: 'warn',
     agent: 'optional',
     summary: (d) => `checkpoint=${str(d.checkpoint_version)}`,
   },
   job_resumed: {
-    data: z.strictObject({ checkpoint_version: version, pending_items: count }),
+    data: (z) => z.strictObject({ checkpoint_version: version(z), pending_items: count(z) }),
     severity: 'info',
     agent: 'optional',
     summary: (d) => `checkpoint=${str(d.checkpoint_version)} pending=${str(d.pending_items)}`,
   },
   agent_started: {
-    data: z.strictObject({
-      item_id: z.string().min(1),
-      worktree: z.string(),
-      attempt: z.int().positive(),
-    }),
+    data: (z) =>
+      z.strictObject({
+        item_id: z.string().min(1),
+        worktree: z.string(),
+        attempt: z.int().positive(),
+      }),
     severity: 'info',
     agent: 'required',
     summary: (d) => `item=${str(d.item_id)} attempt=${str(d.attempt)}`,
   },
   agent_progress: {
-    data: z.strictObject({ ...itemRef, step: z.string(), progress_pct: z.number().min(0).max(100) }),
+    data: (z) =>
+      z.strictObject({ ...itemRef(z), step: z.string(), progress_pct: z.number().min(0).max(100) }),
     severity: 'debug',
     agent: 'required',
     summary: (d) => `${item(d)}step=${str(d.step)} ${str(d.progress_pct)}%`,
   },
   agent_completed: {
-    data: z.strictObject({ ...itemRef, duration_ms: ms, commits: z.array(z.string()) }),
+    data: (z) => z.strictObject({ ...itemRef(z), duration_ms: ms(z), commits: z.array(z.string()) }),
     severity: 'info',
     agent: 'required',
     summary: (d) => `${item(d)}duration=${duration(d.duration_ms)} commits=${length(d.commits)}`,
   },
   agent_failed: {
-    data: z.strictObject({ ...itemRef, error: z.string(), retry_eligible: z.boolean() }),
+    data: (z) => z.strictObject({ ...itemRef(z), error: z.string(), retry_eligible: z.boolean() }),
     severity: 'error',
     agent: 'required',
     summary: (d) => `${item(d)}error=${quote(d.error)}${d.retry_eligible === true ? ' (retryable)' : ''}`,
   },
   agent_retrying: {
-    data: z.strictObject({ ...itemRef, attempt: z.int().positive(), backoff_ms: ms }),
+    data: (z) => z.strictObject({ ...itemRef(z), attempt: z.int().positive(), backoff_ms: ms(z) }),
     severity: 'warn',
     agent: 'required',
     summary: (d) => `${item(d)}attempt=${str(d.attempt)} backoff=${duration(d.backoff_ms)}`,
   },
   checkpoint_created: {
-    data: z.strictObject({ version, agents_completed: count }),
+    data: (z) => z.strictObject({ version: version(z), agents_completed: count(z) }),
     severity: 'info',
     agent: 'optional',
     summary: (d) => `version=${str(d.version)} agents_completed=${str(d.agents_completed)}`,
   },
   checkpoint_loaded: {
-    data: z.strictObject({ version }),
+    data: (z) => z.strictObject({ version: version(z) }),
     severity: 'info',
     agent: 'optional',
     summary: (d) => `version=${str(d.version)}`,
   },
   checkpoint_failed: {
-    data: z.strictObject({ error: z.string() }),
+    data: (z) => z.strictObject({ error: z.string() }),
     severity: 'error',
     agent: 'optional',
     summary: (d) => `error=${quote(d.error)}`,
   },
   worktree_created: {
-    data: z.strictObject({ ...itemRef, worktree_name: z.string(), branch: z.string() }),
+    data: (z) => z.strictObject({ ...itemRef(z), worktree_name: z.string(), branch: z.string() }),
     severity: 'info',
     agent: 'optional',
     summary: (d) => `${item(d)}worktree=${str(d.worktree_name)} branch=${str(d.branch)}`,
   },
   worktree_merged: {
-    data: z.strictObject({ ...itemRef, target_branch: z.string() }),
+    data: (z) => z.strictObject({ ...itemRef(z), target_branch: z.string() }),
     severity: 'info',
     agent: 'optional',
     summary: (d) => `${item(d)}into=${str(d.target_branch)}`,
   },
   worktree_cleaned: {
-    data: z.strictObject({ ...itemRef, worktree_name: z.string() }),
+    data: (z) => z.strictObject({ ...itemRef(z), worktree_name: z.string() }),
     severity: 'info',
     agent: 'optional',
     summary: (d) => `${item(d)}worktree=${str(d.worktree_name)}`,
   },
   queue_depth_changed: {
-    data: z.strictObject({ pending: count, active: count, completed: count }),
+    data: (z) => z.strictObject({ pending: count(z), active: count(z), completed: count(z) }),
     severity: 'debug',
     agent: 'optional',
     summary: (d) => `pending=${str(d.pending)} active=${str(d.active)} completed=${str(d.completed)}`,
   },
   memory_pressure: {
-    data: z.strictObject({ used_mb: z.number().nonnegative(), limit_mb: z.number().positive() }),
+    data: (z) => z.strictObject({ used_mb: z.number().nonnegative(), limit_mb: z.number().positive() }),
     severity: 'warn',
     agent: 'optional',
     summary: (d) => `used=${str(d.used_mb)}MB limit=${str(d.limit_mb)}MB`,
@@ -142,6 +148,8 @@ export const BUILTIN_EVENT_TABLE = {
 } as const satisfies Record<string, EventTypeSpec>;
 
 export type BuiltinEventType = keyof typeof BUILTIN_EVENT_TABLE;
+
+export const BUILTIN_EVENT_TYPES = Object.keys(BUILTIN_EVENT_TABLE) as BuiltinEventType[];
 
 export function isBuiltinEventType(type: string): type is BuiltinEventType {
   return Object.hasOwn(BUILTIN_EVENT_TABLE, type);

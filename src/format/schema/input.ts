@@ -7,7 +7,7 @@ import {
   type BuiltinEventType,
   type EventData,
 } from './data.js';
-import { EVENT_TYPE_PATTERN, defaultSeverity, severitySchema, type Severity } from './envelope.js';
+import { EVENT_TYPE_PATTERN, SEVERITIES, defaultSeverity, isSeverity, type Severity } from './envelope.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -94,8 +94,8 @@ export function validateEvent(input: unknown): ValidatedEvent {
     throw new EventValidationError(type, 'agent_id', 'required for agent events');
   }
   const severity = event.severity === undefined ? defaultSeverity(type) : event.severity;
-  if (!severitySchema.safeParse(severity).success) {
-    throw new EventValidationError(type, 'severity', `must be one of ${severitySchema.options.join(', ')}`);
+  if (!isSeverity(severity)) {
+    throw new EventValidationError(type, 'severity', `must be one of ${SEVERITIES.join(', ')}`);
   }
   const id = optionalString(type, event, 'id');
   if (id !== undefined && id.length > 128)

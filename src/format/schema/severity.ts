@@ -1,8 +1,9 @@
-import { z } from 'zod';
-
 export const SEVERITIES = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type Severity = (typeof SEVERITIES)[number];
-export const severitySchema = z.enum(SEVERITIES);
+
+export function isSeverity(value: unknown): value is Severity {
+  return (SEVERITIES as readonly unknown[]).includes(value);
+}
 
 export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
