@@ -259,8 +259,14 @@ describe('events demo', () => {
     const help = await runCli(['demo', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--fail-rate <r>/);
-    const version = await runCli(['--version']);
-    assert.equal(version.code, 0);
-    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    // `--version` and `-V` alone are answered before commander loads; with another flag, by commander.
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const args of [['--version'], ['-V'], ['--no-color', '--version']]) {
+      const version = await runCli(args);
+      assert.equal(version.code, 0, args.join(' '));
+      assert.equal(version.stdout, `${pkg.version}\n`, args.join(' '));
+    }
   });
 });

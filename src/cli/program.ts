@@ -1,12 +1,8 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import type { Output } from './io.js';
 import { visibleMessage } from './format/visible.js';
 import { COMMANDS, type CommandEntry } from './command-table.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+import { packageVersion } from './version.js';
 
 /** The program's own flags, which may come before the command's name. */
 const PROGRAM_FLAGS = new Set(['--color', '--no-color']);
@@ -30,7 +26,7 @@ function entryOf(args: readonly string[]): CommandEntry | undefined {
 export async function createProgram(output: Output, args?: readonly string[]): Promise<Command> {
   const program = new Command('events')
     .description('Query, follow and maintain the mmm-events logs of parallel jobs')
-    .version(pkg.version, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('--color', 'force colour output')
     .option('--no-color', 'no colour, whatever the terminal')
     .addHelpText(
