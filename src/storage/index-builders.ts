@@ -122,3 +122,55 @@ export class SealBuilder {
     };
   }
 }
+
+/**
+ * A segment's index derived from its lines, one at a time (format.md section 8): what a scan of the
+ * segment builds, and what verify builds from the lines it walks anyway, to compare with the `.idx`
+ * without reading the segment a second time.
+ */
+export class IndexDerivation {
+  readonly blocks: BlockEntry[] = [];
+  private readonly builder: BlockBuilder;
+  private readonly seal = new SealBuilder();
+  private readonly cuts: Set<number>;
+
+  constructor(
+    from: { block: number; offset: number; line: number } = { block: 0, offset: 0, line: 0 },
+    blockBytes?: number,
+    /** End blocks exactly at these offsets (to compare with an existing index). */
+    cuts: readonly number[] = [],
+  ) {
+    this.builder = new BlockBuilder(from.block, from.offset, from.line, blockBytes);
+    this.cuts = new Set(cuts);
+  }
+
+  /** A line that is not a record: it stays inside the block around it. `bytes` counts its `\n`. */
+  corrupt(bytes: number): void {
+    this.builder.skip(bytes);
+  }
+
+  /** A record's line; `bytes` counts its `\n`. */
+  record(record: IndexedFields, bytes: number): void {
+    this.seal.add(record);
+    const block = this.builder.add(record, bytes);
+    if (block !== undefined) this.blocks.push(block);
+    else if (this.cuts.has(this.builder.end)) this.blocks.push(this.builder.finish() as BlockEntry);
+  }
+
+  /** Closes the last block; corrupt lines at the very end belong to it, so the blocks cover the segment. */
+  finish(): { blocks: BlockEntry[]; end: number; lines: number } {
+    const last = this.builder.finish();
+    if (last !== undefined) this.blocks.push(last);
+    const tail = this.blocks.at(-1);
+    if (tail !== undefined && tail.off[1] < this.builder.end) {
+      tail.lines[1] += this.builder.nextLine - (tail.lines[0] + tail.lines[1]);
+      tail.off[1] = this.builder.end;
+    }
+    return { blocks: this.blocks, end: this.builder.end, lines: this.builder.nextLine };
+  }
+
+  /** The seal of the lines seen: the SHA-256 of their bytes, and the chain hash of the last record's line. */
+  sealEntry(sha256: string, lastHash: string): SealEntry {
+    return this.seal.entry(sha256, this.builder.end, lastHash);
+  }
+}

@@ -8,7 +8,7 @@ import { DataError } from '../format/errors.js';
 import { openRegular, readRegularFile, writeFileAtomic } from './fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import { parseRecord } from '../format/record.js';
-import { BlockBuilder, SealBuilder } from './index-builders.js';
+import { IndexDerivation } from './index-builders.js';
 
 export { BlockBuilder } from './index-builders.js';
 import {
@@ -51,13 +51,10 @@ export async function scanSegmentIndex(
   },
 ): Promise<SegmentIndex & { stats: ReadStats; end: number; lines: number }> {
   const from = options.from ?? { block: 0, offset: 0, line: 0 };
-  const builder = new BlockBuilder(from.block, from.offset, from.line, options.blockBytes);
-  const blocks: BlockEntry[] = [];
-  const cuts = new Set(options.cuts);
+  const derived = new IndexDerivation(from, options.blockBytes, options.cuts);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   const sha = crypto.createHash('sha256');
   const chain = options.seal ? (options.chain ?? (await chainOfSegment(file))) : undefined;
-  const seal = new SealBuilder();
   // Only the last line's hash goes in the seal: the line is kept, and hashed once at the end.
   let lastLine = '';
   const range = isCompressed(file) ? { file, from: 0 } : { file, from: from.offset };
@@ -72,30 +69,19 @@ export async function scanSegmentIndex(
       const record = parseRecord(line);
       if (record === undefined) {
         stats.corrupt++;
-        builder.skip(nl + 1 - start);
+        derived.corrupt(nl + 1 - start);
         continue;
       }
-      seal.add(record);
+      derived.record(record, nl + 1 - start);
       lastLine = line;
-      const block = builder.add(record, nl + 1 - start);
-      if (block !== undefined) blocks.push(block);
-      else if (cuts.has(builder.end)) blocks.push(builder.finish() as BlockEntry);
     }
   }
-  const last = builder.finish();
-  if (last !== undefined) blocks.push(last);
-  // Corrupt lines at the very end belong to the last block, so the blocks cover the whole segment.
-  const tail = blocks.at(-1);
-  if (tail !== undefined && tail.off[1] < builder.end) {
-    tail.lines[1] += builder.nextLine - (tail.lines[0] + tail.lines[1]);
-    tail.off[1] = builder.end;
-  }
-  const end = builder.end;
-  const sealEntry =
+  const { blocks, end, lines } = derived.finish();
+  const seal =
     chain !== undefined && from.offset === 0
-      ? seal.entry(sha.digest('hex'), end, lastLine === '' ? '' : chain.hash(lastLine))
+      ? derived.sealEntry(sha.digest('hex'), lastLine === '' ? '' : chain.hash(lastLine))
       : undefined;
-  return { blocks, seal: sealEntry, stats, end, lines: builder.nextLine };
+  return { blocks, seal, stats, end, lines };
 }
 
 /**
@@ -192,12 +178,22 @@ export async function checkSegmentIndex(segmentFile: string): Promise<string | u
   const size = (await fsp.stat(segmentFile)).size;
   const read = await readSegmentIndex(segmentFile, size);
   if ('problem' in read) return read.problem;
-  const { blocks, seal } = read.index;
   const actual = await scanSegmentIndex(segmentFile, {
-    seal: seal !== undefined,
+    seal: read.index.seal !== undefined,
     blockBytes: Number.MAX_SAFE_INTEGER,
-    cuts: blocks.map((b) => b.off[1]),
+    cuts: cutsOf(read.index),
   });
+  return indexDisagreement(read.index, actual);
+}
+
+/** Where an index's blocks end: a derivation given these cuts makes blocks to compare with it. */
+export function cutsOf(index: SegmentIndex): number[] {
+  return index.blocks.map((b) => b.off[1]);
+}
+
+/** The first field where `index` disagrees with `actual` (derived from the segment), or undefined. */
+export function indexDisagreement(index: SegmentIndex, actual: SegmentIndex): string | undefined {
+  const { blocks, seal } = index;
   for (const [i, block] of blocks.entries()) {
     const real = actual.blocks[i];
     const wrong = CHECKED_BLOCK_FIELDS.find((f) => JSON.stringify(block[f]) !== JSON.stringify(real?.[f]));

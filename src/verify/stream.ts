@@ -3,7 +3,7 @@ import { parseJobDirName, type SegmentName } from '../format/paths.js';
 import { walkStream, type WalkLine } from '../storage/stream-walk.js';
 import { ChainCheck, checkOwner, SeqCheck, TimeCheck, type RecordLine } from './line-checks.js';
 import { emptyReport, sinkOf, type FindingSink, type StreamReport } from './report.js';
-import { checkSeal, checkSegmentRead } from './segment-checks.js';
+import { checkSeal, checkSegmentRead, SegmentIndexCheck } from './segment-checks.js';
 
 /**
  * Whether a head kept elsewhere is one of the stream's line hashes (an older head: the stream has grown
@@ -92,16 +92,19 @@ export async function verifyStream(
   const report = emptyReport(job, stream, start.seq, start.prev, segments.length);
   const add = sinkOf(report);
   const checks = new LineChecks(add, report, start);
+  let index: SegmentIndexCheck | undefined;
   for await (const event of walkStream(jobDir, segments, chain, { digest: true })) {
     if (event.kind === 'begin') {
       checks.seq.begin();
+      index = await SegmentIndexCheck.begin(event.file);
     } else if (event.kind === 'line') {
       head.see(event);
       checks.line(event);
+      index?.line(event);
     } else {
       head.failed(event.error);
       checkSegmentRead(add, report, event, checks.seq.expected);
-      await checkSeal(add, report, event);
+      if (index !== undefined) checkSeal(add, report, event, index);
     }
   }
   checks.chain.finish();
