@@ -1,3 +1,5 @@
+import { isStrings, matchesShape, type Checks } from './shape.js';
+
 /**
  * The entries of a segment's `.idx` (format.md section 8): a block entry per block of whole lines,
  * then a seal entry once the segment is sealed. Pure: what the entries are and how one is checked
@@ -47,10 +49,6 @@ function isRange(value: unknown): value is Range {
   return Array.isArray(value) && value.length === 2 && isCount(value[0]) && isCount(value[1]);
 }
 
-function isStrings(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
 const isTsRange = (value: unknown) => isStrings(value) && value.length === 2;
 
 /** An object of counts: a seal's `types` and `agents`. */
@@ -62,8 +60,6 @@ function isCounts(value: unknown): value is Record<string, number> {
     Object.values(value).every((n) => Number.isSafeInteger(n))
   );
 }
-
-type Checks<T> = { [K in keyof T]-?: (value: unknown) => boolean };
 
 /** Each field of a block entry, in the order it is written, and its check. */
 const BLOCK_CHECKS: Checks<BlockEntry> = {
@@ -100,20 +96,10 @@ export const CHECKED_SEAL_FIELDS = SEAL_FIELDS.filter(
   (f): f is Exclude<keyof SealEntry, 'seal'> => f !== 'seal',
 );
 
-/** Whether `value` is an object with exactly the fields of `checks` (optional ones may be absent), each valid. */
-function matches<T>(value: unknown, checks: Checks<T>, fields: readonly (keyof T)[]): value is T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const entry = value as Record<string, unknown>;
-  return (
-    Object.keys(entry).every((k) => Object.hasOwn(checks, k)) &&
-    fields.every((field) => checks[field](entry[field as string]))
-  );
-}
-
 export function isBlockEntry(value: unknown): value is BlockEntry {
-  return matches(value, BLOCK_CHECKS, BLOCK_FIELDS);
+  return matchesShape(value, BLOCK_CHECKS, BLOCK_FIELDS);
 }
 
 export function isSealEntry(value: unknown): value is SealEntry {
-  return matches(value, SEAL_CHECKS, SEAL_FIELDS);
+  return matchesShape(value, SEAL_CHECKS, SEAL_FIELDS);
 }

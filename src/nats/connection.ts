@@ -8,7 +8,7 @@ import {
   type NodeConnectionOptions,
 } from '@nats-io/transport-node';
 
-import { errnoCode, InvalidArgumentError, RemoteError } from '../format/errors.js';
+import { errnoCode, InvalidArgumentError, RemoteError, toError } from '../format/errors.js';
 
 /**
  * How to reach NATS (docs/deployment.md, Security). Secrets are never options of their own on a
@@ -114,7 +114,7 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
 
 /** An error's message without user info a URL in it may carry. */
 export function messageOf(err: unknown): string {
-  return withoutUserInfo(err instanceof Error ? err.message : String(err));
+  return withoutUserInfo(toError(err).message);
 }
 
 /** Text with the user info of every URL in it (`nats://user:pass@host`) taken out. */

@@ -5,6 +5,7 @@ import { listSegments } from '../storage/segments.js';
 import { readRegularFile, writeFileAtomic } from '../storage/fsutil.js';
 import { readEvents } from './reader.js';
 import { JOB_SUMMARY_FILE } from '../format/paths.js';
+import { isStrings, matchesShape, type Checks } from '../format/shape.js';
 import type { EventRecord } from '../format/schema/envelope.js';
 import { isBuiltinEventType, unhandledType, type BuiltinEventType } from '../format/schema/event-types.js';
 import { hasLiveWriter } from '../storage/job-gate.js';
@@ -49,7 +50,7 @@ interface Summary {
   indexProblems: string[];
 }
 
-const SUMMARY_CHECKS: { [K in keyof Summary]: (value: unknown) => boolean } = {
+const SUMMARY_CHECKS: Checks<Summary> = {
   lifecycle: (v) => v === null || v === 'completed' || v === 'failed' || v === 'paused',
   itemsDone: Number.isSafeInteger,
   itemsFailed: Number.isSafeInteger,
@@ -60,8 +61,8 @@ const SUMMARY_CHECKS: { [K in keyof Summary]: (value: unknown) => boolean } = {
   events: Number.isSafeInteger,
   bytes: Number.isSafeInteger,
   corrupt: Number.isSafeInteger,
-  damaged: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
-  indexProblems: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
+  damaged: isStrings,
+  indexProblems: isStrings,
 };
 
 /**
@@ -70,16 +71,12 @@ const SUMMARY_CHECKS: { [K in keyof Summary]: (value: unknown) => boolean } = {
  * `damaged` and `indexProblems` were kept) is stale like a changed log: the summary is computed again.
  */
 function summaryOf(value: unknown, fingerprint: string): Summary | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const file = value as { version?: unknown; fingerprint?: unknown; summary?: unknown };
-  if (Object.keys(file).length !== 3 || file.version !== 1 || file.fingerprint !== fingerprint)
-    return undefined;
-  const summary = file.summary as Record<string, unknown> | null;
-  if (typeof summary !== 'object' || summary === null) return undefined;
-  const fields = Object.keys(SUMMARY_CHECKS) as (keyof Summary)[];
-  const exact =
-    Object.keys(summary).length === fields.length && fields.every((f) => SUMMARY_CHECKS[f](summary[f]));
-  return exact ? (summary as unknown as Summary) : undefined;
+  const file: Checks<{ version: 1; fingerprint: string; summary: Summary }> = {
+    version: (v) => v === 1,
+    fingerprint: (v) => v === fingerprint,
+    summary: (v) => matchesShape(v, SUMMARY_CHECKS),
+  };
+  return matchesShape(value, file) ? value.summary : undefined;
 }
 
 /**

@@ -123,25 +123,30 @@ export class SealBuilder {
   }
 }
 
+/** Where a derivation starts (a segment's first line by default), and where it ends its blocks. */
+export interface DerivationOptions {
+  from?: { block: number; offset: number; line: number };
+  /** Default DEFAULT_BLOCK_BYTES. */
+  blockBytes?: number;
+  /** End blocks exactly at these offsets (to compare with an existing index). */
+  cuts?: readonly number[];
+}
+
 /**
  * A segment's index derived from its lines, one at a time (format.md section 8): what a scan of the
  * segment builds, and what verify builds from the lines it walks anyway, to compare with the `.idx`
  * without reading the segment a second time.
  */
 export class IndexDerivation {
-  readonly blocks: BlockEntry[] = [];
+  private readonly blocks: BlockEntry[] = [];
   private readonly builder: BlockBuilder;
   private readonly seal = new SealBuilder();
   private readonly cuts: Set<number>;
 
-  constructor(
-    from: { block: number; offset: number; line: number } = { block: 0, offset: 0, line: 0 },
-    blockBytes?: number,
-    /** End blocks exactly at these offsets (to compare with an existing index). */
-    cuts: readonly number[] = [],
-  ) {
-    this.builder = new BlockBuilder(from.block, from.offset, from.line, blockBytes);
-    this.cuts = new Set(cuts);
+  constructor(options: DerivationOptions = {}) {
+    const from = options.from ?? { block: 0, offset: 0, line: 0 };
+    this.builder = new BlockBuilder(from.block, from.offset, from.line, options.blockBytes);
+    this.cuts = new Set(options.cuts);
   }
 
   /** A line that is not a record: it stays inside the block around it. `bytes` counts its `\n`. */

@@ -8,7 +8,7 @@ import { DataError } from '../format/errors.js';
 import { openRegular, readRegularFile, writeFileAtomic } from './fsutil.js';
 import { isCompressed, rangeChunks, type ReadStats } from './line-reader.js';
 import { parseRecord } from '../format/record.js';
-import { IndexDerivation } from './index-builders.js';
+import { IndexDerivation, type DerivationOptions } from './index-builders.js';
 
 export { BlockBuilder } from './index-builders.js';
 import {
@@ -40,18 +40,14 @@ export { indexFileOf } from '../format/paths.js';
 /** Reads a segment and derives its index: blocks, and a seal entry when `seal` is asked for. */
 export async function scanSegmentIndex(
   file: string,
-  options: {
+  options: DerivationOptions & {
     seal: boolean;
-    blockBytes?: number;
-    from?: { block: number; offset: number; line: number };
-    /** End blocks exactly at these offsets (to compare with an existing index). */
-    cuts?: number[];
     /** The log's chain, for the seal's last hash (default: from the LOG.json beside the segment). */
     chain?: Chain;
   },
 ): Promise<SegmentIndex & { stats: ReadStats; end: number; lines: number }> {
   const from = options.from ?? { block: 0, offset: 0, line: 0 };
-  const derived = new IndexDerivation(from, options.blockBytes, options.cuts);
+  const derived = new IndexDerivation(options);
   const stats: ReadStats = { corrupt: 0, tornTail: false };
   const sha = crypto.createHash('sha256');
   const chain = options.seal ? (options.chain ?? (await chainOfSegment(file))) : undefined;
@@ -180,15 +176,14 @@ export async function checkSegmentIndex(segmentFile: string): Promise<string | u
   if ('problem' in read) return read.problem;
   const actual = await scanSegmentIndex(segmentFile, {
     seal: read.index.seal !== undefined,
-    blockBytes: Number.MAX_SAFE_INTEGER,
-    cuts: cutsOf(read.index),
+    ...comparableTo(read.index),
   });
   return indexDisagreement(read.index, actual);
 }
 
-/** Where an index's blocks end: a derivation given these cuts makes blocks to compare with it. */
-export function cutsOf(index: SegmentIndex): number[] {
-  return index.blocks.map((b) => b.off[1]);
+/** A derivation that ends its blocks where `index` does, so that each can be compared with its own. */
+export function comparableTo(index: SegmentIndex): DerivationOptions {
+  return { blockBytes: Number.MAX_SAFE_INTEGER, cuts: index.blocks.map((b) => b.off[1]) };
 }
 
 /** The first field where `index` disagrees with `actual` (derived from the segment), or undefined. */

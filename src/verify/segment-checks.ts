@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { IndexDerivation } from '../storage/index-builders.js';
 import { isCompressed } from '../storage/line-reader.js';
-import { cutsOf, indexDisagreement, readSegmentIndex } from '../storage/segment-index.js';
+import { comparableTo, indexDisagreement, readSegmentIndex } from '../storage/segment-index.js';
 import type { SegmentEnd, WalkLine } from '../storage/stream-walk.js';
 import type { FindingSink, StreamReport } from './report.js';
 
@@ -39,11 +39,8 @@ export class SegmentIndexCheck {
 
   static async begin(file: string): Promise<SegmentIndexCheck> {
     const read = await readSegmentIndex(file, (await fs.stat(file)).size);
-    // Blocks end where the index says: each is compared with its own.
-    const derived =
-      'index' in read
-        ? new IndexDerivation(undefined, Number.MAX_SAFE_INTEGER, cutsOf(read.index))
-        : undefined;
+    // Blocks end where the index's do: each is compared with its own.
+    const derived = 'index' in read ? new IndexDerivation(comparableTo(read.index)) : undefined;
     return new SegmentIndexCheck(read, derived);
   }
 

@@ -1,4 +1,4 @@
-import { errnoCode, WriteError } from '../format/errors.js';
+import { errnoCode, toError, WriteError } from '../format/errors.js';
 import type { ValidatedEvent } from '../format/schema/input.js';
 import { exitFailure, type BatchContext, type BatchWriter, type Waiter } from './batch-writer.js';
 import { linesBuffer, type Formed } from './former.js';
@@ -130,7 +130,7 @@ export class GroupCommitWriter implements BatchWriter {
   /** stopAfterWriteFailure: what waits is refused, and so is every later append. */
   private stop(err: unknown): void {
     this.stoppedBy = new WriteError(
-      `not written: an earlier write of this log failed (${err instanceof Error ? err.message : String(err)}); reopen it to go on`,
+      `not written: an earlier write of this log failed (${toError(err).message}); reopen it to go on`,
       errnoCode(err),
       { cause: err },
     );

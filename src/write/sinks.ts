@@ -1,4 +1,4 @@
-import { EventsError } from '../format/errors.js';
+import { EventsError, toError } from '../format/errors.js';
 import type { EventRecord } from '../format/schema/envelope.js';
 import { EchoSink } from './echo.js';
 import type { EventLogOptions, Report } from './options.js';
@@ -132,7 +132,7 @@ class SinkRunner {
     this.stats.failed++;
     if (this.failing) return;
     this.failing = true;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = toError(err).message;
     this.report(
       new SinkError(`sink ${this.stats.name} failed: ${message} (the file log is complete)`, { cause: err }),
     );

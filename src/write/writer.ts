@@ -118,11 +118,9 @@ export class EventLog {
    */
   appendAt(valid: ValidatedEvent, tsUs: number): Promise<{ receipt: Receipt; duplicate: boolean }> {
     if (this.closed) return Promise.reject(this.closedError());
-    const earlier = valid.id === undefined ? undefined : this.ids.get(valid.id);
-    if (earlier !== undefined) return earlier.then((receipt) => ({ receipt, duplicate: true }));
     const waiter = new OneWaiter();
-    this.appendValid(valid, waiter, 0, tsUs);
-    return waiter.promise.then((receipt) => ({ receipt, duplicate: false }));
+    const duplicate = this.appendValid(valid, waiter, 0, tsUs);
+    return waiter.promise.then((receipt) => ({ receipt, duplicate }));
   }
 
   private appendTo(event: unknown, waiter: OneWaiter | GroupWaiter, index: number): void {
@@ -135,12 +133,16 @@ export class EventLog {
     this.appendValid(valid, waiter, index);
   }
 
+  /**
+   * Queues a validated event for its batch; true when its id was already written (or is being
+   * written), which then settles `waiter` with the first receipt and writes nothing.
+   */
   private appendValid(
     valid: ValidatedEvent,
     waiter: OneWaiter | GroupWaiter,
     index: number,
     tsUs?: number,
-  ): void {
+  ): boolean {
     if (valid.id !== undefined) {
       const earlier = this.ids.get(valid.id);
       if (earlier !== undefined) {
@@ -148,13 +150,14 @@ export class EventLog {
           (receipt) => waiter.written(index, receipt),
           (err: unknown) => waiter.failed(index, err),
         );
-        return;
+        return true;
       }
       this.ids.remember(valid.id, waiter instanceof OneWaiter ? waiter.promise : waiter.track(index));
     }
     const ts = this.nextTimestamp(tsUs);
     const correlationId = valid.correlation_id ?? currentCorrelation() ?? this.jobId;
     this.batches.append(valid, ts, correlationId, waiter, index);
+    return false;
   }
 
   private closedError(): LogClosedError {
